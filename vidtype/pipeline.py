@@ -116,12 +116,20 @@ class Classifier:
         samples = [self.sample(path, frames, sharpen=sharpen, timeout_s=timeout_s)]
         if tta:
             samples.append(self.sample(path, frames, seed=1, jitter=TTA_JITTER, sharpen=sharpen, timeout_s=timeout_s))
+        return self.classify_samples(str(path), samples, tta=tta, decode_s=time.perf_counter() - t0)
+
+    def classify_samples(self, path: str, samples: list[FrameSample], tta: bool = False,
+                         decode_s: float = 0.0) -> Prediction:
+        """Classify frames already decoded: the first sample is reported, further ones are TTA views.
+
+        Timelines and live streams use this with frames they decoded themselves.
+        """
         t1 = time.perf_counter()
         feats = self.features(samples, tta=tta)
         t2 = time.perf_counter()
         out = self.head(feats)
         t3 = time.perf_counter()
-        return self._prediction(str(path), samples[0], out, {"decode": t1 - t0, "features": t2 - t1, "head": t3 - t2})
+        return self._prediction(path, samples[0], out, {"decode": decode_s, "features": t2 - t1, "head": t3 - t2})
 
     def _prediction(self, path: str, sample: FrameSample, out: dict, seconds: dict) -> Prediction:
         classes, probs, attention = self.model.classes, out["probabilities"], out["attention"]
