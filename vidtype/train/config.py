@@ -60,7 +60,8 @@ class FeatureConfig:
     views: int = 4  # views per training video: the clean one + (views - 1) augmented ones
     jitter: float = 0.5  # temporal jitter of augmented views (see sample_frames)
     sharpen: bool = False
-    cache_dir: str | None = None  # default: $VIDTYPE_CACHE or ~/.cache/vidtype/features
+    runtime: str = "auto"  # backbone runtime: auto | torch | onnx (see backbones.create)
+    cache_dir: str | None = None  # default: $VIDTYPE_CACHE/features, else ~/.cache/vidtype/features
     dtype: str = "float16"  # stored feature precision: float16 or float32
     batch_size: int = 64  # images per backbone batch
     workers: int = 2  # threads decoding/augmenting ahead of the encoder
@@ -92,6 +93,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     calibrate: bool = True  # fit a temperature on the validation split
+    trust: bool = True  # fit the out-of-distribution statistics of trust.py (train + validation embeddings)
+    trust_keep: float = 0.95  # threshold keeping this share of validation videos labelled (0: no "unknown")
     head: dict[str, Any] = field(default_factory=dict)  # TemporalConfig fields (hidden, heads, dropout, ...)
     data: DataConfig = field(default_factory=DataConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
@@ -105,11 +108,16 @@ class TrainConfig:
         """The feature cache directory this run uses."""
         if self.features.cache_dir:
             return Path(self.features.cache_dir).expanduser()
-        return Path(os.environ.get("VIDTYPE_CACHE", "~/.cache/vidtype/features")).expanduser()
+        return default_cache_dir()
+
+
+def default_cache_dir() -> Path:
+    """The feature cache when none is configured: $VIDTYPE_CACHE/features, else ~/.cache/vidtype/features."""
+    return Path(os.environ.get("VIDTYPE_CACHE") or "~/.cache/vidtype").expanduser() / "features"
 
 
 # Settings that change where or how fast a run happens, never its result: ignored when a checkpoint is resumed.
-RUNTIME_KEYS = ("device", "features.cache_dir", "features.batch_size", "features.workers")
+RUNTIME_KEYS = ("device", "features.cache_dir", "features.batch_size", "features.workers", "features.runtime")
 
 
 def from_dict(d: dict, cls: type = TrainConfig, prefix: str = "") -> Any:

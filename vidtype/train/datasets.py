@@ -15,7 +15,9 @@ split stays valid when the data moves.
 from __future__ import annotations
 
 import csv
+import os
 import random
+import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,13 +167,15 @@ def split_items(items: list[Item], val_fraction: float = 0.15, test_fraction: fl
 
 
 def write_split(items: list[Item], path: str | Path) -> Path:
-    """Write split.csv: rel,label,group,split for every item."""
+    """Write split.csv (atomically): path,label,group,split for every item, `path` relative to the dataset."""
     path = Path(path)
-    with open(path, "w", newline="") as f:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".csv")
+    with os.fdopen(fd, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["path", "label", "group", "split"])
         for it in sorted(items, key=lambda it: it.rel):
             w.writerow([it.rel, it.label, it.group, it.split])
+    os.replace(tmp, path)
     return path
 
 

@@ -1,0 +1,38 @@
+"""Temperature scaling, fitted the way the pipeline combines an ensemble.
+
+`vidtype.pipeline.Classifier.head` computes, for every member and every view, softmax(logits / T), and
+averages those probabilities over views and then over members; one temperature T is shared by all members.
+`ensemble_probs` is that same computation on cached logits, and `fit_temperature` picks the T that minimises
+the negative log-likelihood of those averaged probabilities on the validation split (LBFGS on log T, so T stays
+positive). With one member and one view this is classic temperature scaling.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def ensemble_probs(member_logits: torch.Tensor, temperature: float | torch.Tensor = 1.0) -> torch.Tensor:
+    """(M, N, V, C) logits of M members for N videos in V views -> (N, C) probabilities, as the pipeline does."""
+    return torch.softmax(member_logits.float() / temperature, dim=-1).mean(dim=2).mean(dim=0)
+
+
+def fit_temperature(member_logits: torch.Tensor, labels: torch.Tensor, max_iter: int = 200) -> float:
+    """The temperature minimising the NLL of `ensemble_probs(member_logits, T)` for `labels` (N,)."""
+    logits = member_logits.detach().float()
+    labels = labels.long()
+    if logits.shape[1] == 0:
+        return 1.0
+    log_t = torch.zeros((), requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.5, max_iter=max_iter, line_search_fn="strong_wolfe")
+
+    def nll() -> torch.Tensor:
+        opt.zero_grad()
+        probs = ensemble_probs(logits, log_t.exp())
+        loss = -torch.log(probs[torch.arange(len(labels)), labels].clamp_min(1e-12)).mean()
+        loss.backward()
+        return loss
+
+    opt.step(nll)
+    t = float(log_t.detach().exp())
+    return min(max(t, 0.05), 20.0) if t == t else 1.0  # NaN guard; keep within a sane range
