@@ -41,3 +41,9 @@ class WeightsNotFoundError(VidtypeError):
     """A backbone's pretrained weights are not installed or not given."""
 
     code = "weights_missing"
+
+
+class UnknownBackboneError(VidtypeError, ValueError):
+    """A model or command names a backbone that is not registered."""
+
+    code = "unknown_backbone"

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from . import backbones
-from .errors import VidtypeError
+from .errors import UnknownBackboneError, VidtypeError
 from .sampling import FrameSample, sample_frames
 from .store import Model
 from .transforms import preprocess, tta_views
@@ -67,6 +67,10 @@ class Classifier:
     def __init__(self, model: Model, device: str | torch.device | None = None, runtime: str = "auto"):
         self.model = model
         self.device = torch.device(device) if device is not None else default_device()
+        if "yt8m" in model.backbones:
+            raise UnknownBackboneError(
+                "this model was trained on YouTube-8M feature records, not video frames: "
+                "classify records with `vidtype yt8m predict RECORDS --model DIR`")
         for m in model.members:
             m.head.to(self.device).eval()
         self.encoders = {name: backbones.create(name, device=self.device, runtime=runtime) for name in model.backbones}
@@ -96,9 +100,10 @@ class Classifier:
         """Run every member on every view.
 
         Returns the mean calibrated `probabilities` (C,), mean `logits` (C,), one mean `embedding` per member,
-        and the `attention` of the first view (the untouched frames), averaged over members.
+        the `attention` of the first view (the untouched frames), averaged over members, and per member the
+        `features` its backbone saw, averaged over frames and views (D,) (for trust.py's feature score).
         """
-        probs, logits, embeddings, attention = [], [], [], []
+        probs, logits, embeddings, attention, features = [], [], [], [], []
         for m in self.model.members:
             x = torch.stack(feats[m.backbone]).to(self.device)  # (views, T, D)
             out = m.head(x)
@@ -106,8 +111,9 @@ class Classifier:
             logits.append(out["logits"].mean(0))
             embeddings.append(out["embedding"].mean(0).cpu())
             attention.append(out["attention"][0])
+            features.append(x.float().mean(dim=(0, 1)).cpu())
         return {"probabilities": torch.stack(probs).mean(0).cpu(), "logits": torch.stack(logits).mean(0).cpu(),
-                "embeddings": embeddings, "attention": torch.stack(attention).mean(0).cpu()}
+                "embeddings": embeddings, "attention": torch.stack(attention).mean(0).cpu(), "features": features}
 
     def classify(self, path: str | Path, frames: int | None = None, tta: bool = False, sharpen: bool = False,
                  timeout_s: float = 60.0) -> Prediction:
@@ -134,7 +140,7 @@ class Classifier:
     def _prediction(self, path: str, sample: FrameSample, out: dict, seconds: dict) -> Prediction:
         classes, probs, attention = self.model.classes, out["probabilities"], out["attention"]
         best = int(probs.argmax())
-        trust = trust_score(probs, out["logits"], out["embeddings"], self.model.trust)
+        trust = trust_score(probs, out["logits"], out["embeddings"], self.model.trust, out.get("features"))
         records = [FrameRecord(round(f.time_s, 3), round(float(a), 4)) for f, a in zip(sample.frames, attention)]
         records += [FrameRecord(round(r.time_s, 3), None, r.reason) for r in sample.rejected]
         records.sort(key=lambda r: r.time_s)

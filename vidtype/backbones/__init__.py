@@ -17,6 +17,7 @@ from functools import partial
 
 import torch
 
+from ..errors import UnknownBackboneError
 from . import efficientnet_lite, mobilenetv2, onnx_runtime, resnet18
 from .weights import WeightsArg, fold_batchnorm
 
@@ -63,7 +64,7 @@ def available() -> list[str]:
 def info(name: str) -> BackboneInfo:
     """The `BackboneInfo` of a registered backbone."""
     if name not in _REGISTRY:
-        raise ValueError(f"unknown backbone {name!r}; available: {', '.join(available())}")
+        raise UnknownBackboneError(f"unknown backbone {name!r}; available: {', '.join(available())}")
     return _REGISTRY[name][0]
 
 
