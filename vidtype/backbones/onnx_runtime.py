@@ -112,6 +112,9 @@ class OrtRunner:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3  # errors only
+        # Spinning worker threads keep the cores busy after a call and slow down the decoding and the torch
+        # head that run next on the same two cores.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
