@@ -87,3 +87,35 @@ def per_class_f1_png(per_class: dict, path: str | Path, compare: dict[str, dict]
     ax.legend(fontsize=8, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.06) if compare else (0.5, 0.0))
     fig.savefig(path, bbox_inches="tight")
     return Path(path)
+
+
+def ood_scores_png(histograms: dict[str, dict], path: str | Path, summary: dict | None = None,
+                   title: str = "Scores of in-distribution and out-of-distribution videos") -> Path:
+    """One panel per score: the share of in-distribution and of OOD videos per bin (from metrics.json's
+    histograms: shared `edges`, `id` and `ood` counts, `threshold`), the threshold fitted on validation dashed."""
+    names = list(histograms)
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    fig = _figure(4.0 * cols, 2.9 * rows + 0.4)
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax, name in zip(axes, names):
+        h = histograms[name]
+        edges = np.asarray(h["edges"])
+        for key, colour, label in (("id", "#4c72b0", "in-distribution"), ("ood", "#d62728", "out-of-distribution")):
+            counts = np.asarray(h[key], float)
+            share = counts / max(counts.sum(), 1)
+            ax.stairs(share, edges, fill=True, alpha=0.35, color=colour, label=f"{label} ({int(counts.sum())})")
+            ax.stairs(share, edges, color=colour)
+        if h.get("threshold") is not None and edges[0] <= h["threshold"] <= edges[-1]:
+            ax.axvline(h["threshold"], color="black", linestyle="--", linewidth=1, label="threshold")
+        s = (summary or {}).get(name, {})
+        extra = f"  AUROC {s['auroc']:.3f}, FPR95 {s['fpr95']:.0%}" if "auroc" in s else ""
+        ax.set_title(("trust (combined)" if name == "trust" else name) + extra, fontsize=9)
+        ax.set_ylabel("share of videos", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7, loc="upper left")
+    fig.suptitle(title + "  (higher = more in-distribution; outer bins hold the outliers)", fontsize=10)
+    fig.savefig(path, bbox_inches="tight")
+    return Path(path)

@@ -12,11 +12,16 @@ from pathlib import Path
 
 from . import plots
 
-PLOTS = {"confusion": "confusion_matrix.png", "reliability": "reliability.png", "f1": "per_class_f1.png"}
+PLOTS = {"confusion": "confusion_matrix.png", "reliability": "reliability.png", "f1": "per_class_f1.png",
+         "ood": "ood_scores.png"}
 
 
-def write_report(metrics: dict, predictions: list[dict], out: str | Path) -> dict[str, Path]:
-    """Write all report files into the directory `out`; returns {what: path}."""
+def write_report(metrics: dict, predictions: list[dict], out: str | Path,
+                 ood_predictions: list[dict] | None = None) -> dict[str, Path]:
+    """Write all report files into the directory `out`; returns {what: path}.
+
+    With an "ood" block in `metrics`: also ood_scores.png and (given `ood_predictions`) ood_predictions.csv.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     head = headline(metrics)
@@ -35,6 +40,13 @@ def write_report(metrics: dict, predictions: list[dict], out: str | Path) -> dic
     key = metrics["headline"].split("/")[1]
     compare = {f"m{m['index']} {m['backbone']}": m[key]["per_class"] for m in members} if len(members) > 1 else None
     files["f1"] = plots.per_class_f1_png(head["per_class"], out / PLOTS["f1"], compare)
+    ood = metrics.get("ood") or {}
+    if ood.get("views"):
+        block = ood["views"][ood["headline"]]
+        files["ood"] = plots.ood_scores_png(block["histograms"], out / PLOTS["ood"], block["scores"],
+                                            f"Trust scores: evaluated videos vs OOD ({ood['headline']})")
+    if ood_predictions is not None:
+        files["ood_predictions"] = write_ood_predictions(ood_predictions, out / "ood_predictions.csv")
     write_markdown(metrics, files["report"], predictions)
     return files
 
@@ -56,6 +68,18 @@ def write_predictions(predictions: list[dict], classes, path: Path, sort_by_conf
             w.writerow([p["path"], p["label"], p["predicted"], f"{p['confidence']:.4f}",
                         f"{p['trust']:.4f}" if "trust" in p else "",
                         *[f"{p['probabilities'][c]:.4f}" for c in classes], *[p.get("groups", {}).get(k, "") for k in extra]])
+    return path
+
+
+def write_ood_predictions(records: list[dict], path: Path) -> Path:
+    """One row per OOD video, lowest trust first: path, kind, predicted class, reported label, trust, raw scores."""
+    names = sorted({k for r in records for k in r["scores"]})
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "kind", "predicted", "label", "confidence", "trust", *names])
+        for r in sorted(records, key=lambda r: r["trust"]):
+            w.writerow([r["path"], r["kind"], r["predicted"], r["label"], f"{r['confidence']:.4f}", f"{r['trust']:.4f}",
+                        *[f"{r['scores'][n]:.4f}" if n in r["scores"] else "" for n in names]])
     return path
 
 
@@ -117,6 +141,7 @@ def write_markdown(metrics: dict, path: str | Path, predictions: list[dict] | No
                     [[f"{tr['threshold']:.3f}", fmt(tr["coverage"]), fmt(tr["accuracy_kept"]),
                       fmt(tr["accuracy_rejected"]), "–" if tr["auroc_correct"] is None else f"{tr['auroc_correct']:.3f}",
                       f"{tr['mean_trust']:.3f}"]])
+    L += _ood_markdown(metrics.get("ood"))
     tp = metrics.get("throughput") or {}
     if tp.get("runs"):
         L += ["## Throughput (`vidtype.classify`, decoding included)", ""]
@@ -137,3 +162,44 @@ def write_markdown(metrics: dict, path: str | Path, predictions: list[dict] | No
     L += ["## How this was measured", "", metrics.get("method", ""), ""]
     Path(path).write_text("\n".join(L))
     return Path(path)
+
+
+def _ood_markdown(ood: dict | None) -> list[str]:
+    """The "Out-of-distribution" section: per score and combined, kinds, macro-F1 with `unknown`."""
+    if not ood:
+        return []
+    L = ["## Out-of-distribution", "",
+         f"- OOD videos: `{ood['source']}` — **{ood['n_evaluated']}** evaluated"
+         + (f" ({len(ood['failed'])} could not be decoded: " + ", ".join(f"`{f['path']}`" for f in ood["failed"]) + ")"
+            if ood["failed"] else "")]
+    if not ood.get("views"):
+        return L + [""]
+    b = ood["views"][ood["headline"]]
+    fmt = lambda x: "–" if x is None else _pct(x)  # noqa: E731
+    L += [f"- views: **{ood['headline']}** (trust is fitted on the clean view, as `vidtype predict` runs); threshold "
+          f"{b['threshold']:.3f}: **{_pct(b['id_abstained'])}** of the {b['id_n']} evaluated videos abstained "
+          f"(`unknown`), **{_pct(b['ood_detected'])}** of the {b['ood_n']} OOD videos detected",
+          f"- macro-F1 of the evaluated videos: {b['id_macro_f1']:.3f} -> **{b['id_macro_f1_with_unknown']:.3f}** "
+          f"with `unknown` counted as a miss ({100 * (b['id_macro_f1_with_unknown'] - b['id_macro_f1']):+.1f} points); "
+          f"{b['id_macro_f1_kept']:.3f} on the videos kept", ""]
+    rows = []
+    for name, r in b["scores"].items():
+        label = "**trust (combined)**" if name == "trust" else name
+        weight = "" if r.get("weight") is None else f"{r['weight']:.2f}"
+        rows.append([label, weight, f"{r['auroc']:.3f}", _pct(r["fpr95"]), fmt(r.get("id_abstained")),
+                     fmt(r.get("ood_labelled"))])
+    L += _table(["score", "weight", "AUROC", "FPR at 95% TPR", "evaluated videos abstained",
+                 "OOD videos still labelled"], rows)
+    L += ["AUROC and FPR: evaluated videos vs OOD videos; FPR at 95% TPR uses the threshold that keeps 95% of the "
+          "evaluated videos (for trust, both rank the combined score: trust itself, a validation CDF, ties at 0). "
+          "The last two columns use the threshold fitted on validation videos (the model's for trust; the same kept "
+          "share for each single score).", "", f"![OOD score distributions]({PLOTS['ood']})", ""]
+    L += _table(["OOD kind", "videos", "detected", "mean trust"],
+                [[k, r["n"], _pct(r["detected"]), f"{r['mean_trust']:.3f}"] for k, r in b["by_kind"].items()])
+    for key, other in ood["views"].items():
+        if key != ood["headline"]:
+            t = other["scores"]["trust"]
+            L += [f"With {key}: trust AUROC {t['auroc']:.3f}, FPR at 95% TPR {_pct(t['fpr95'])}, "
+                  f"{_pct(other['id_abstained'])} of evaluated videos abstained, {_pct(other['ood_detected'])} of OOD "
+                  "videos detected (the reference and threshold were fitted on clean views).", ""]
+    return L

@@ -46,14 +46,15 @@ def _training_sampling(model: Model) -> tuple[int, bool]:
 def evaluate(data: str | Path, model: str | Path | Model, *, out: str | Path | None = None, split: str | None = None,
              tta: bool = True, group_by: tuple[str, ...] | list[str] = (), cache_dir: str | Path | None = None,
              device: str | None = None, runtime: str = "auto", throughput_videos: int = 8, workers: int = 2,
-             progress: bool = True) -> dict:
+             progress: bool = True, ood: str | Path | None = None) -> dict:
     """Evaluate `model` (a directory or a loaded Model) on the labelled dataset `data`; return the metrics dict.
 
     split: evaluate only the videos of that split in the model's split.csv ("test", "val"). group_by: columns
     (manifest columns such as source_format, or "ext"/"group") to report metrics per value of. tta: also
     measure with test-time augmentation (headline = ensemble with TTA). out: write metrics.json, report.md,
     predictions.csv, misclassified.csv and PNG plots there. throughput_videos: how many videos to time through
-    `vidtype.classify` (0: skip).
+    `vidtype.classify` (0: skip). ood: a folder of out-of-distribution videos or a manifest with a `path`
+    column; adds the "ood" block (see ood.py), ood_predictions.csv and ood_scores.png.
     """
     if not isinstance(model, Model):
         model = load_model(model)
@@ -80,6 +81,7 @@ def evaluate(data: str | Path, model: str | Path | Model, *, out: str | Path | N
         raise DatasetError(f"no video of {data} could be decoded")
     labels = np.array([classes.index(it.label) for it in used])
     outputs = [_member_outputs(m, feats[m.backbone], ok, dev) for m in model.members]  # (N,V,C), (N,V,E) each
+    pooled = [pooled_features(feats[m.backbone], ok) for m in model.members]  # (N,V,D) each, for trust
     logits = torch.stack([lg for lg, _ in outputs])  # (M, N, V, C)
 
     selections = {"no_tta": slice(0, 1)} | ({"tta": slice(1, len(views))} if tta else {})
@@ -92,7 +94,8 @@ def evaluate(data: str | Path, model: str | Path | Model, *, out: str | Path | N
                            for i, m in enumerate(model.members)]}
     key = "tta" if tta else "no_tta"
     probs = ensemble_probs(logits[:, :, selections[key]], T).numpy()
-    trust = trust_scores(model, [(lg[:, selections[key]], e[:, selections[key]]) for lg, e in outputs])
+    trust = trust_scores(model, [(lg[:, selections[key]], e[:, selections[key]]) for lg, e in outputs],
+                         [p[:, selections[key]].mean(1) for p in pooled])
     groups = {}
     for column in group_by:
         values = np.array([it.column(column) for it in used])
@@ -111,12 +114,19 @@ def evaluate(data: str | Path, model: str | Path | Model, *, out: str | Path | N
         "throughput": measure_throughput(model, [it.path for it in used], throughput_videos, dev, runtime, tta),
         "method": METHOD,
     }
+    ood_predictions = None
+    if ood is not None:
+        from .ood import evaluate_ood
+
+        metrics["ood"], ood_predictions = evaluate_ood(
+            model, ood, outputs, pooled, labels, selections, views, cache=cache, frames=frames, sharpen=sharpen,
+            device=dev, runtime=runtime, workers=workers, progress=progress)
     predictions = [{"path": it.rel, "label": it.label, "predicted": classes[int(p.argmax())],
                     "confidence": float(p.max()), "probabilities": dict(zip(classes, map(float, p))),
                     "trust": float(t), "groups": {c: it.column(c) for c in group_by}}
                    for it, p, t in zip(used, probs, trust)]
     if out is not None:
-        write_report(metrics, predictions, out)
+        write_report(metrics, predictions, out, ood_predictions)
     return metrics
 
 
@@ -127,17 +137,22 @@ def _member_outputs(member, videos: list, ok: list[bool], device) -> tuple[torch
     return predict_outputs(member.head, feats, mask, device)
 
 
-def trust_scores(model: Model, outputs: list[tuple[torch.Tensor, torch.Tensor]]) -> np.ndarray:
-    """Per-video trust in 0..1, as `Classifier` computes it (trust.py), from per-member logits and embeddings."""
-    from ..train.runner import pipeline_outputs
-    from ..trust import combine, msp_trust, raw_scores, trust_from_combined
+def pooled_features(videos: list, ok: list[bool]) -> torch.Tensor:
+    """(N, V, D): each usable video's backbone features averaged over its frames, per view."""
+    from ..trust import pool_features
+
+    return torch.stack([pool_features(v.features, v.mask) for v, good in zip(videos, ok) if good])
+
+
+def trust_scores(model: Model, outputs: list[tuple[torch.Tensor, torch.Tensor]],
+                 features: list[torch.Tensor] | None = None) -> np.ndarray:
+    """Per-video trust in 0..1, as `Classifier` computes it (trust.py), from per-member logits and embeddings
+    and (for the feature score) per-member (N, D) mean backbone features."""
+    from ..train.calibrate import pipeline_outputs
+    from ..trust import score_batch
 
     out = pipeline_outputs(outputs, model.temperature)
-    if not model.trust:
-        return np.array([msp_trust(p) for p in out["probabilities"]])
-    raw = raw_scores(out["probabilities"], out["logits"], out["embeddings"], model.trust,
-                     float(model.trust["temperature"]))
-    return trust_from_combined(combine(raw, model.trust), model.trust["reference"]).numpy()
+    return score_batch(out["probabilities"], out["logits"], out["embeddings"], model.trust, features)["trust"].numpy()
 
 
 def auroc(scores: np.ndarray, positive: np.ndarray) -> float | None:

@@ -36,3 +36,14 @@ def fit_temperature(member_logits: torch.Tensor, labels: torch.Tensor, max_iter:
     opt.step(nll)
     t = float(log_t.detach().exp())
     return min(max(t, 0.05), 20.0) if t == t else 1.0  # NaN guard; keep within a sane range
+
+
+def pipeline_outputs(outputs: list[tuple[torch.Tensor, torch.Tensor]], temperature: float) -> dict:
+    """Per-member (logits (N,V,C), embeddings (N,V,E)) -> what `Classifier.head` gives for each video.
+
+    "probabilities" (N,C): mean over members of the mean over views of softmax(logits / T); "logits" (N,C): mean
+    over members and views; "embeddings": one (N,E) view-averaged tensor per member.
+    """
+    logits = torch.stack([lg for lg, _ in outputs])
+    return {"probabilities": ensemble_probs(logits, temperature), "logits": logits.mean(dim=2).mean(dim=0),
+            "embeddings": [emb.mean(dim=1) for _, emb in outputs]}

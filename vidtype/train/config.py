@@ -95,6 +95,7 @@ class TrainConfig:
     calibrate: bool = True  # fit a temperature on the validation split
     trust: bool = True  # fit the out-of-distribution statistics of trust.py (train + validation embeddings)
     trust_keep: float = 0.95  # threshold keeping this share of validation videos labelled (0: no "unknown")
+    trust_ood: int = 0  # generated out-of-distribution clips (corpus/ood.py) choosing the score weights; 0: equal
     head: dict[str, Any] = field(default_factory=dict)  # TemporalConfig fields (hidden, heads, dropout, ...)
     data: DataConfig = field(default_factory=DataConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)

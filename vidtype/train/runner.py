@@ -101,8 +101,12 @@ def prepare_split(items: list[Item], cfg: TrainConfig, out: Path) -> list[Item]:
     return items
 
 
-def cache_features(items: list[Item], backbone, views, cfg: TrainConfig, device, progress: bool) -> list:
-    """Fill the cache (each rank its share under torchrun), then load every item's features."""
+def cache_features(items: list[Item], backbone, views, cfg: TrainConfig, device, progress: bool,
+                   source=None) -> list:
+    """Fill the cache (each rank its share under torchrun), then load every item's features; with a feature
+    `source`, take them from it instead."""
+    if source is not None:
+        return source.features(items, views, cfg)
     rank, world = dist_info()
     f = cfg.features
     kw = dict(frames=f.frames, sharpen=f.sharpen, augment=cfg.augment, device=device, runtime=f.runtime,
@@ -121,15 +125,21 @@ def train(data: str | Path, out: str | Path, config: TrainConfig | str | Path | 
     `config`: a TrainConfig, a YAML/TOML/JSON file, a dict or None; `overrides`: ["optim.lr=3e-4", ...].
     Backbones are names in the `vidtype.backbones` registry (`backbones.register` adds your own).
     `on_epoch_end(epoch, row)`: called after every epoch's checkpoint; raising in it interrupts training.
+    `data` may also be a *feature source* (e.g. `vidtype.yt8m.Yt8mFeatures`): an object with `backbone` (the
+    members' backbone name), `items(classes, cfg) -> list[Item]` and `features(items, views, cfg) ->
+    list[VideoFeatures]`, which then replaces the dataset and the feature cache.
     """
     cfg = resolve_config(config, overrides)
+    source = data if all(hasattr(data, a) for a in ("backbone", "items", "features")) else None
+    if source is not None and cfg.backbones != [source.backbone]:
+        cfg = resolve_config(cfg, {"backbones": [source.backbone]})
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rank, _ = dist_info()
     device = resolve_device(cfg.device)
     init_distributed(device)
     classes = CLASSES
-    items = prepare_split(load_dataset(data, classes), cfg, out)
+    items = prepare_split(source.items(classes, cfg) if source else load_dataset(data, classes), cfg, out)
     if rank == 0:
         dump(cfg, out / "train_config.yaml")
         (out / "version.json").write_text(json.dumps(code_version(), indent=2))
@@ -143,8 +153,8 @@ def train(data: str | Path, out: str | Path, config: TrainConfig | str | Path | 
     videos = {}
     for name in cfg.backbones:
         tr = cache_features(train_items, name, training_views(cfg.features.views, cfg.features.jitter), cfg,
-                            device, progress)
-        va = cache_features(val_items, name, [CLEAN], cfg, device, progress) if val_items else []
+                            device, progress, source)
+        va = cache_features(val_items, name, [CLEAN], cfg, device, progress, source) if val_items else []
         videos[name] = (tr, va)
     ok_train = _usable(train_items, [videos[b][0] for b in cfg.backbones])
     ok_val = _usable(val_items, [videos[b][1] for b in cfg.backbones])
@@ -175,8 +185,8 @@ def train(data: str | Path, out: str | Path, config: TrainConfig | str | Path | 
             temperature = fit_temperature(logits, val_set.labels)
         calibration = _calibration_summary(logits, val_set.labels, temperature, classes)
         if cfg.trust:
-            trust, threshold, trust_facts = _fit_trust(train_out, train_set.labels, val_out, val_set.labels,
-                                                       temperature, cfg.trust_keep, len(classes))
+            trust, threshold, trust_facts = _fit_trust(members, sets, train_out, val_out, temperature, cfg, device,
+                                                       progress, source)
     facts = _training_facts(cfg, data, items, fits, calibration) | {"trust": trust_facts}
     model = Model(cfg.name, cfg.version, members, classes=classes, frames=cfg.features.frames,
                   temperature=temperature, threshold=threshold, trust=trust, extra={"training": facts})
@@ -202,31 +212,31 @@ def _feature_set(videos: list, items: list[Item], ok: list[bool], classes) -> Fe
     return FeatureSet.from_videos([videos[i] for i in keep], [classes.index(items[i].label) for i in keep])
 
 
-def pipeline_outputs(outputs: list[tuple[torch.Tensor, torch.Tensor]], temperature: float) -> dict:
-    """Per-member (logits (N,V,C), embeddings (N,V,E)) -> what `Classifier.head` gives for each video.
+def _fit_trust(members, sets, train_out, val_out, temperature: float, cfg: TrainConfig, device, progress: bool,
+               source=None):
+    """Fit trust.py's statistics (see trustfit.py) on the clean views of the training and validation videos,
+    with `cfg.trust_ood` generated clips choosing the score weights."""
+    from ..trust import pool_features
+    from .trustfit import cached_clean_view, fit_model_trust, generated_ood
 
-    "probabilities" (N,C): mean over members of the mean over views of softmax(logits / T); "logits" (N,C): mean
-    over members and views; "embeddings": one (N,E) view-averaged tensor per member.
-    """
-    logits = torch.stack([lg for lg, _ in outputs])
-    return {"probabilities": ensemble_probs(logits, temperature), "logits": logits.mean(dim=2).mean(dim=0),
-            "embeddings": [emb.mean(dim=1) for _, emb in outputs]}
+    def part(outputs, index: int) -> dict:
+        fs = sets[members[0].backbone][index]  # every backbone's set holds the same videos and labels
+        return {"outputs": outputs, "labels": fs.labels,
+                "features": [pool_features(sets[m.backbone][index].features[:, 0], sets[m.backbone][index].mask[:, 0])
+                             for m in members]}
 
-
-def _fit_trust(train_out, train_labels, val_out, val_labels, temperature: float, keep: float, n_classes: int):
-    """Fit trust.py's statistics; returns (stats or None, threshold, facts for model.json)."""
-    from ..trust import SCORES, fit_trust
-
-    counts = torch.bincount(train_labels, minlength=n_classes)
-    if (counts < 2).any() or len(val_labels) < 2:
-        log.warning("trust statistics not fitted: every class needs 2+ training videos and validation needs 2+")
-        return None, 0.0, {"fitted": False}
-    train = pipeline_outputs(train_out, temperature) | {"labels": train_labels}
-    val = pipeline_outputs(val_out, temperature) | {"labels": val_labels}
-    stats, threshold = fit_trust(train, val, n_classes, temperature=temperature, target_tpr=keep if keep > 0 else 0.95)
-    threshold = threshold if keep > 0 else 0.0
-    return stats, threshold, {"fitted": True, "scores": list(SCORES), "keep": keep, "threshold": threshold,
-                              "fitted_on": "training videos (class Gaussians), validation videos (score reference)"}
+    ood = None
+    if cfg.trust_ood > 0 and source is not None:
+        log.warning("trust_ood ignored: generated clips cannot be encoded for a feature source")
+    elif cfg.trust_ood > 0:
+        if dist_info()[0] == 0:  # one rank writes the clips, then every rank finds them
+            generated_ood(cfg.cache_dir(), cfg.trust_ood, cfg.seed)
+        barrier()
+        paths = generated_ood(cfg.cache_dir(), cfg.trust_ood, cfg.seed)
+        ood = cached_clean_view(members, {b: cache_features(paths, b, [CLEAN], cfg, device, progress)
+                                          for b in cfg.backbones})
+    return fit_model_trust(members, part(train_out, 0), part(val_out, 1), temperature, cfg.trust_keep,
+                           len(CLASSES), ood)
 
 
 def _calibration_summary(logits: torch.Tensor, labels: torch.Tensor, temperature: float, classes) -> dict:
