@@ -34,3 +34,33 @@ def origin(tmp_path_factory):
     o = Origin(tmp_path_factory.mktemp("origin"))
     yield o
     o.close()
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One local Ray instance (2 CPUs, no dashboard) shared by every Ray test of the session (start-up costs
+    seconds). Tests that need it are skipped when Ray is not installed (pip install vidtype[ray])."""
+    ray = pytest.importorskip("ray")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False)
+    yield ray
+    if started:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def batch_model_dir(tmp_path_factory):
+    """A model directory on the tiny random test backbone (registered in this process; see tests/batching.py)."""
+    from batching import make_tiny_model
+
+    return make_tiny_model(tmp_path_factory.mktemp("batch_model") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def batch_videos(tmp_path_factory):
+    """A folder of 9 videos in sub-folders plus a broken bad.mp4 and a notes.txt (see tests/batching.py);
+    shared: copy it before changing it."""
+    from batching import make_collection
+
+    return make_collection(tmp_path_factory.mktemp("batch_videos"))

@@ -7,6 +7,7 @@ import json
 import sys
 
 from .errors import VidtypeError
+from .yt8m import cli as yt8m_cli
 
 
 def _print_table(rows: list[dict]) -> None:
@@ -113,7 +114,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         if value is not None:
             overrides.append(f"{key}={json.dumps(value)}")
     try:
-        model = train(args.data, args.out, args.config, overrides, progress=not args.quiet)
+        data = args.data
+        if args.features:  # YouTube-8M features instead of video files (vidtype/yt8m)
+            data = yt8m_cli.train_source(args)
+        elif not data:
+            raise VidtypeError("give DATA (a folder of class folders or a manifest) or --features yt8m:GLOB")
+        model = train(data, args.out, args.config, overrides, progress=not args.quiet)
     except VidtypeError as e:
         print(f"vidtype: {e}", file=sys.stderr)
         return 2
@@ -124,13 +130,34 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_crossval(args: argparse.Namespace) -> int:
+    from .train.crossval import crossval
+
+    try:
+        result = crossval(args.data, args.config, list(args.set or []), folds=args.folds,
+                          probe=args.probe or args.probe_only, heads=not args.probe_only, out=args.out,
+                          include_test=args.include_test, group_by=args.group_by or [], progress=not args.quiet)
+    except VidtypeError as e:
+        print(f"vidtype: {e}", file=sys.stderr)
+        return 2
+    for name, block in result["models"].items():
+        s = block["summary"]
+        f1 = ", ".join(f"{c} {v['mean']:.3f}" for c, v in s["f1"].items())
+        print(f"{name}: macro-F1 {s['macro_f1']['mean']:.3f} ± {s['macro_f1']['std']:.3f}, accuracy "
+              f"{s['accuracy']['mean']:.3f} ± {s['accuracy']['std']:.3f} over {result['folds']} folds "
+              f"({result['n_videos']} videos); F1 {f1}")
+    if args.out:
+        print(f"results: {args.out}/crossval.json, {args.out}/crossval.md")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
 
     try:
         metrics = evaluate(args.data, args.model, out=args.out, split=args.split, tta=not args.no_tta,
                            group_by=args.group_by or [], cache_dir=args.cache, device=args.device,
-                           throughput_videos=args.throughput, progress=not args.quiet)
+                           throughput_videos=args.throughput, progress=not args.quiet, ood=args.ood)
     except VidtypeError as e:
         print(f"vidtype: {e}", file=sys.stderr)
         return 2
@@ -142,8 +169,94 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"{metrics['headline']}: {head['n']} videos, accuracy {head['accuracy']:.3f}, "
           f"macro-F1 {head['macro_f1']:.3f}, ECE {head['ece']:.3f}"
           + (f"; {len(metrics['data']['failed'])} could not be decoded" if metrics["data"]["failed"] else ""))
+    ood = metrics.get("ood") or {}
+    if ood.get("views"):
+        b = ood["views"][ood["headline"]]
+        t = b["scores"]["trust"]
+        print(f"ood ({ood['headline']}): {b['ood_n']} OOD videos, trust AUROC {t['auroc']:.3f}, FPR at 95% TPR "
+              f"{t['fpr95']:.1%}; {b['id_abstained']:.1%} of evaluated videos abstained, {b['ood_detected']:.1%} of "
+              f"OOD detected; macro-F1 {b['id_macro_f1']:.3f} -> {b['id_macro_f1_with_unknown']:.3f} with unknown")
     if args.out:
         print(f"report: {args.out}/report.md")
+    return 0
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    if bool(args.out) == bool(args.features):
+        print("vidtype: batch needs --out RESULTS.parquet (classify) or --features CACHE_DIR (extract)",
+              file=sys.stderr)
+        return 2
+    ray = args.ray if args.ray != "" else True  # bare --ray: a local instance, or $RAY_ADDRESS
+    try:
+        from .batch import classify_batch, extract_batch
+        from .batch.inputs import DownloadLimits
+
+        if args.features:
+            from .train import load_config, training_views
+
+            cfg = load_config(args.config, args.set or [])
+            f = cfg.features
+            workers = f.workers if args.workers is None else args.workers
+            summary = extract_batch(args.input, args.features, args.backbone or cfg.backbones[0],
+                                    training_views(f.views, f.jitter), ray=ray, workers=workers, device=args.device,
+                                    runtime=f.runtime, progress=not args.quiet, actors=args.actors, frames=f.frames,
+                                    sharpen=f.sharpen, augment=cfg.augment, batch_size=f.batch_size,
+                                    timeout_s=f.timeout_s, dtype=f.dtype)
+            print(f"features of {summary.total} videos cached in {summary.out} "
+                  f"({summary.failed} could not be decoded) in {summary.seconds:.1f} s")
+        else:
+            summary = classify_batch(args.input, args.out, args.model, ray=ray, workers=args.workers,
+                                     frames=args.frames, tta=args.tta, sharpen=args.sharpen, device=args.device,
+                                     limits=DownloadLimits(max_bytes=args.max_download_mb << 20),
+                                     retry_failed=args.retry_failed, chunk_rows=args.chunk_rows,
+                                     progress=not args.quiet, actors=args.actors)
+            print(f"{summary.out}: {summary.total} videos, {summary.skipped} already done, {summary.processed} "
+                  f"classified ({summary.failed} failed) in {summary.seconds:.1f} s, "
+                  f"{summary.videos_per_s:.2f} videos/s")
+    except VidtypeError as e:
+        print(f"vidtype: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vidtype: interrupted; finished rows are kept, run the same command again to resume", file=sys.stderr)
+        return 130
+    return 1 if summary.failed else 0
+
+
+def cmd_trust_fit(args: argparse.Namespace) -> int:
+    from .train.trustfit import refit_trust
+
+    try:
+        model = refit_trust(args.data, args.model, ood_generated=args.ood_generated, ood_seed=args.seed,
+                            keep=args.keep, cache_dir=args.cache, device=args.device, progress=not args.quiet)
+    except VidtypeError as e:
+        print(f"vidtype: {e}", file=sys.stderr)
+        return 2
+    facts = model.extra["training"]["trust"]
+    if not facts.get("fitted"):
+        print("vidtype: trust not fitted (too few training or validation videos)", file=sys.stderr)
+        return 1
+    weights = ", ".join(f"{k} {v:.2f}" for k, v in facts["weights"].items() if v)
+    print(f"trust refitted in {args.model}: weights {weights}; threshold {model.threshold:.3f} "
+          f"(keeps {facts['keep']:.0%} of validation videos)")
+    return 0
+
+
+def cmd_corpus(args: argparse.Namespace) -> int:
+    if args.corpus == "ood":
+        from .corpus.ood import make_ood_set
+
+        try:
+            w, h = (int(x) for x in args.size.lower().split("x"))
+            manifest = make_ood_set(args.out, args.n, args.seed, size=(w, h), seconds=args.seconds)
+        except ValueError as e:
+            print(f"vidtype: {e}", file=sys.stderr)
+            return 2
+        print(f"{args.n} generated out-of-distribution clips, listed in {manifest}")
+        return 0
+    from .corpus.footage import write_manifests
+
+    for name, path in write_manifests(args.footage, args.out).items():
+        print(f"{name}: {path}")
     return 0
 
 
@@ -191,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("train", help="train a model on a labelled dataset (class folders or a manifest)")
-    p.add_argument("data", metavar="DATA", help="a folder of class folders, or a .csv/.parquet manifest")
+    p.add_argument("data", metavar="DATA", nargs="?", help="a folder of class folders, or a .csv/.parquet manifest")
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory to write (or resume)")
     p.add_argument("--config", metavar="FILE", help="run config (.yaml, .toml or .json)")
     p.add_argument("--backbone", action="append", metavar="NAME", help="backbone (repeat for an ensemble)")
@@ -201,7 +314,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", metavar="DIR", help="feature cache (default: ~/.cache/vidtype/features)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any config setting, e.g. optim.lr=3e-4")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    yt8m_cli.add_train_arguments(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("crossval", help="grouped K-fold cross-validation of a run config (and a linear probe)")
+    p.add_argument("data", metavar="DATA", help="a folder of class folders, or a .csv/.parquet manifest")
+    p.add_argument("--config", metavar="FILE", help="run config (.yaml, .toml or .json)")
+    p.add_argument("--folds", type=int, default=5, metavar="K", help="folds (default 5)")
+    p.add_argument("--probe", action="store_true",
+                   help="also fit the baseline: mean+std pooled frame features, logistic regression, same folds")
+    p.add_argument("--probe-only", action="store_true", help="only the probe (no heads are trained)")
+    p.add_argument("--include-test", action="store_true",
+                   help="fold every video, the run's test split too (default: leave the test split out)")
+    p.add_argument("--group-by", action="append", metavar="COLUMN",
+                   help="also report out-of-fold metrics per value of a manifest column (e.g. source_format)")
+    p.add_argument("--out", metavar="DIR", help="write crossval.json and crossval.md here")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any config setting, e.g. optim.lr=3e-4")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_crossval)
 
     p = sub.add_parser("evaluate", help="measure a model on a labelled dataset and write a report")
     p.add_argument("data", metavar="DATA", help="a folder of class folders, or a .csv/.parquet manifest")
@@ -217,7 +347,62 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", metavar="DIR", help="feature cache (default: ~/.cache/vidtype/features)")
     p.add_argument("--json", action="store_true", help="print the metrics object on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--ood", metavar="OOD", help="also measure trust against out-of-distribution videos: a folder, "
+                   "or a .csv/.parquet manifest with a path column (e.g. runs/footage/ood.csv)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("trust-fit", help="refit a trained model's trust and threshold on its own split, no retraining")
+    p.add_argument("data", metavar="DATA", help="the dataset the model was trained on (folder or manifest)")
+    p.add_argument("--model", required=True, metavar="MODEL_DIR", help="model directory (rewritten in place)")
+    p.add_argument("--ood-generated", type=int, default=0, metavar="N",
+                   help="generated out-of-distribution clips choosing the score weights (default 0: equal weights)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated clips (default 0)")
+    p.add_argument("--keep", type=float, metavar="SHARE",
+                   help="share of validation videos kept labelled (default: the run's trust_keep, 0.95)")
+    p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
+    p.add_argument("--cache", metavar="DIR", help="feature cache (default: the run's)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_trust_fit)
+
+    p = sub.add_parser("corpus", help="write corpora: generated out-of-distribution clips, footage manifests")
+    corpus = p.add_subparsers(dest="corpus", required=True)
+    c = corpus.add_parser("ood", help="generate out-of-distribution clips (noise, test cards, medical, thermal, ...)")
+    c.add_argument("out", metavar="OUT", help="folder to write the clips and manifest.csv into")
+    c.add_argument("--n", type=int, default=60, help="number of clips (default 60)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--size", default="320x240", metavar="WxH", help="frame size, even numbers (default 320x240)")
+    c.add_argument("--seconds", type=float, default=3.0, help="clip length (default 3)")
+    c = corpus.add_parser("footage", help="manifests of the real-footage set: manifest.csv (classes) and ood.csv")
+    c.add_argument("footage", metavar="FOOTAGE", help="the footage folder (with manifest.csv)")
+    c.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=cmd_corpus)
+
+    yt8m_cli.register(sub)
+
+    p = sub.add_parser("batch", help="classify (or extract training features of) many videos; resumable")
+    p.add_argument("input", metavar="INPUT", help="a folder, a glob, a video, or a .csv/.parquet manifest "
+                   "(column path or url; URLs are downloaded, classified and deleted)")
+    p.add_argument("--out", metavar="RESULTS.parquet", help="one row per video; a rerun skips what is done")
+    p.add_argument("--model", help="model directory (default: the shipped model)")
+    p.add_argument("--workers", type=int, metavar="N", help="local decoding processes (default: one per core)")
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="run on Ray: a local instance or $RAY_ADDRESS, or ADDRESS (auto, ray://head:10001)")
+    p.add_argument("--actors", type=int, metavar="N", help="Ray: most model actors (default: GPUs, or CPUs/2)")
+    p.add_argument("--frames", type=int, help="frames to sample per video (default: the model's)")
+    p.add_argument("--tta", action="store_true", help="test-time augmentation: flips, crops, temporal jitter")
+    p.add_argument("--sharpen", action="store_true", help="unsharp-mask frames before encoding")
+    p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
+    p.add_argument("--retry-failed", action="store_true", help="classify again inputs whose row is an error")
+    p.add_argument("--max-download-mb", type=int, default=500, metavar="MB", help="size cap per URL (default 500)")
+    p.add_argument("--chunk-rows", type=int, default=256, metavar="N",
+                   help="rows per Parquet chunk: at most this much work is redone after a crash (default 256)")
+    p.add_argument("--features", metavar="CACHE_DIR",
+                   help="instead of classifying, fill this training feature cache (see vidtype train --cache)")
+    p.add_argument("--backbone", metavar="NAME", help="--features: the backbone (default: the config's first)")
+    p.add_argument("--config", metavar="FILE", help="--features: the training run config (views, frames, ...)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="--features: any config setting")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_batch)
     return parser
 
 
