@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from vidtype.model import TemporalConfig, TemporalHead
@@ -47,3 +48,25 @@ def test_attention_follows_the_informative_frame():
     out = head(x)
     assert (out["logits"].argmax(1) == y).float().mean() > 0.9
     assert (out["attention"].argmax(1) == pos).float().mean() > 0.5
+
+
+def test_batch_input_norm_ignores_padding_and_round_trips(tmp_path):
+    from vidtype.store import Member, Model, load_model, save_model
+
+    torch.manual_seed(0)
+    head = TemporalHead(TemporalConfig(feature_dim=32, hidden=16, heads=4, dropout=0.0, input_norm="batch"))
+    x = torch.randn(4, 5, 32) * 3 + 2
+    padded = torch.cat([x, torch.randn(4, 3, 32) * 100], dim=1)
+    mask = torch.tensor([[True] * 5 + [False] * 3] * 4)
+    head.train()
+    torch.testing.assert_close(head(x)["logits"], head(padded, mask)["logits"], atol=1e-5, rtol=1e-5)
+    head.eval()  # running statistics now; a single video classifies alone
+    a, b = head(x), head(padded, mask)
+    torch.testing.assert_close(a["logits"], b["logits"], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(head(x[:1])["logits"], a["logits"][:1], atol=1e-5, rtol=1e-5)
+    save_model(Model("t", "0", [Member("efficientnet_lite0", head.config, head)], frames=5), tmp_path / "m")
+    loaded = load_model(tmp_path / "m").members[0].head
+    assert loaded.config.input_norm == "batch"
+    torch.testing.assert_close(loaded(x)["logits"], a["logits"])
+    with pytest.raises(ValueError):
+        TemporalHead(TemporalConfig(feature_dim=8, hidden=8, heads=2, input_norm="group"))

@@ -25,6 +25,9 @@ class TemporalConfig:
     heads: int = 4  # attention-pooling heads
     dropout: float = 0.2
     n_classes: int = 4
+    # how frame features are normalised before the LSTM: "layer" (LayerNorm of each frame, the original head) or
+    # "batch" (per-dimension BatchNorm over the real frames of a training batch; running statistics at inference)
+    input_norm: str = "layer"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,6 +64,18 @@ class AttentionPool(nn.Module):
         return self.proj(pooled), weights.mean(dim=1)
 
 
+class MaskedBatchNorm(nn.BatchNorm1d):
+    """BatchNorm1d over the feature dimension of (B,T,D) sequences; in training, statistics of real frames only."""
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        B, T, D = x.shape
+        if not self.training:
+            return super().forward(x.reshape(B * T, D)).reshape(B, T, D)
+        out = torch.zeros_like(x)
+        out[mask] = super().forward(x[mask])
+        return out
+
+
 class TemporalHead(nn.Module):
     """Bi-LSTM over the frame features, attention pooling, then a linear classifier."""
 
@@ -68,7 +83,9 @@ class TemporalHead(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.norm = nn.LayerNorm(c.feature_dim)
+        if c.input_norm not in ("layer", "batch"):
+            raise ValueError(f"input_norm must be 'layer' or 'batch' (got {c.input_norm!r})")
+        self.norm = nn.LayerNorm(c.feature_dim) if c.input_norm == "layer" else MaskedBatchNorm(c.feature_dim)
         self.drop = nn.Dropout(c.dropout)
         self.lstm = nn.LSTM(
             c.feature_dim,
@@ -86,7 +103,7 @@ class TemporalHead(nn.Module):
         B, T, _ = features.shape
         if mask is None:
             mask = torch.ones(B, T, dtype=torch.bool, device=features.device)
-        x = self.drop(self.norm(features))
+        x = self.drop(self.norm(features) if self.config.input_norm == "layer" else self.norm(features, mask))
         x = x * mask[..., None]
         # Padding sits at the end of a sequence; packing keeps the backward LSTM from reading it first.
         lengths = mask.sum(dim=1).clamp(min=1).cpu()

@@ -8,6 +8,7 @@ The CLI, the Python API, the server and batch all go through `Classifier`.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -57,6 +58,20 @@ def error_record(path: str, exc: BaseException) -> dict:
     return {"path": str(path), "error": str(exc) or type(exc).__name__, "error_code": code}
 
 
+@contextlib.contextmanager
+def _one_torch_thread(device: torch.device):
+    """Run the (tiny) head on one CPU thread: on a busy CPU, torch's thread hand-offs cost more than the LSTM."""
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -103,6 +118,10 @@ class Classifier:
         the `attention` of the first view (the untouched frames), averaged over members, and per member the
         `features` its backbone saw, averaged over frames and views (D,) (for trust.py's feature score).
         """
+        with _one_torch_thread(self.device):
+            return self._head(feats)
+
+    def _head(self, feats: dict[str, list[torch.Tensor]]) -> dict:
         probs, logits, embeddings, attention, features = [], [], [], [], []
         for m in self.model.members:
             x = torch.stack(feats[m.backbone]).to(self.device)  # (views, T, D)
@@ -135,9 +154,10 @@ class Classifier:
         t2 = time.perf_counter()
         out = self.head(feats)
         t3 = time.perf_counter()
-        return self._prediction(path, samples[0], out, {"decode": decode_s, "features": t2 - t1, "head": t3 - t2})
+        return self.prediction(path, samples[0], out, {"decode": decode_s, "features": t2 - t1, "head": t3 - t2})
 
-    def _prediction(self, path: str, sample: FrameSample, out: dict, seconds: dict) -> Prediction:
+    def prediction(self, path: str, sample: FrameSample, out: dict, seconds: dict) -> Prediction:
+        """Assemble the reported Prediction from a sample, the output of `head`, and stage times in seconds."""
         classes, probs, attention = self.model.classes, out["probabilities"], out["attention"]
         best = int(probs.argmax())
         trust = trust_score(probs, out["logits"], out["embeddings"], self.model.trust, out.get("features"))

@@ -122,7 +122,7 @@ class BatchPredictor:
                 head_s = time.perf_counter() - t1
                 self.seconds["head"] += head_s
                 seconds = {"decode": d.decode_s, "features": features_s * d.n_frames / total_frames, "head": head_s}
-                records.append(clf._prediction(d.path, d.samples[0], out, seconds).to_dict())
+                records.append(clf.prediction(d.path, d.samples[0], out, seconds).to_dict())
         self.seconds["features"] += features_s
         return records
 
