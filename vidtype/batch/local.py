@@ -32,9 +32,9 @@ def default_workers() -> int:
 
 
 def default_threads() -> int:
-    """Backbone threads by default: half the cores (measured on 2 cores: 1 thread + 2 decoding processes beats
-    2 threads by ~25 %; ONNX Runtime's threads spin while they wait, taking cores from the decoders)."""
-    return max(1, cpu_cores() // 2)
+    """Backbone threads by default: every core. The decoders are processes that run while the backbone waits for
+    them; ONNX Runtime's threads do not spin (see backbones/onnx_runtime.py), so they leave the cores free then."""
+    return cpu_cores()
 
 
 def engine_classifier(model, device=None, runtime: str = "auto", threads: int | None = None) -> Classifier:
