@@ -11,7 +11,6 @@ the same numbers as `Classifier.classify_samples` on each video alone.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -68,21 +67,6 @@ def decode_video(item: str, opts: DecodeOptions) -> Decoded:
         return Decoded(item, None, time.perf_counter() - t0, error_record(item, e))
 
 
-@contextlib.contextmanager
-def _one_thread(device: torch.device):
-    """torch on one CPU thread: the head is a small LSTM over ~16 frames, where more threads only wait on each
-    other (10-100x slower when the cores are busy decoding)."""
-    if device.type != "cpu":
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 class BatchPredictor:
     """Runs a `Classifier`'s backbones on the frames of several videos at once, then its head per video."""
 
@@ -115,14 +99,13 @@ class BatchPredictor:
         features_s = time.perf_counter() - t0
         total_frames = sum(d.n_frames for d in ok) or 1
         records = []
-        with _one_thread(clf.device):
-            for i, d in enumerate(ok):
-                t1 = time.perf_counter()
-                out = clf.head({name: per_video[i] for name, per_video in feats.items()})
-                head_s = time.perf_counter() - t1
-                self.seconds["head"] += head_s
-                seconds = {"decode": d.decode_s, "features": features_s * d.n_frames / total_frames, "head": head_s}
-                records.append(clf.prediction(d.path, d.samples[0], out, seconds).to_dict())
+        for i, d in enumerate(ok):
+            t1 = time.perf_counter()
+            out = clf.head({name: per_video[i] for name, per_video in feats.items()})
+            head_s = time.perf_counter() - t1
+            self.seconds["head"] += head_s
+            seconds = {"decode": d.decode_s, "features": features_s * d.n_frames / total_frames, "head": head_s}
+            records.append(clf.prediction(d.path, d.samples[0], out, seconds).to_dict())
         self.seconds["features"] += features_s
         return records
 
