@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from flask import request
 
 from .errors import ApiError
-from .fetch import FetchLimits, fetch_to_file
+from ..fetch import FetchLimits, fetch_to_file
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off", "")

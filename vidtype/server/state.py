@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from .errors import ApiError
-from .fetch import FetchLimits
+from ..fetch import FetchLimits
 from .jobs import JobStore
 from .loader import ModelLoader
 from .metrics import Metrics

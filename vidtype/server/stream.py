@@ -19,7 +19,7 @@ from ..errors import VidtypeError
 from ..live import watch
 from .api import require_token
 from .errors import ApiError
-from .fetch import check_url, open_url
+from ..fetch import check_url, open_url
 from .inputs import number
 from .state import busy, classifier, fetch_limits, state
 

@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from .. import __version__
-from ..errors import VidtypeError
+from . import __version__
+from .errors import VidtypeError
 
 REDIRECTS = (301, 302, 303, 307, 308)
 CHUNK = 64 * 1024
