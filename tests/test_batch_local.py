@@ -157,11 +157,11 @@ sys.path.insert(0, {repo!r})
 from vidtype.train.synthetic import register_tiny_backbone
 register_tiny_backbone()               # the test model's backbone
 import vidtype.batch.predict as predict
-real = predict.sample_frames
+real = predict.sample_views
 def slow(*args, **kwargs):             # slow decoding down, so that the run is still going when it is killed
     time.sleep(0.15)
     return real(*args, **kwargs)
-predict.sample_frames = slow
+predict.sample_views = slow
 from vidtype.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -72,6 +72,15 @@ def _one_torch_thread(device: torch.device):
         torch.set_num_threads(before)
 
 
+def sample_views(path: str | Path, frames: int, *, tta: bool = False, sharpen: bool = False,
+                 timeout_s: float = 60.0) -> list[FrameSample]:
+    """The samples `classify` encodes: the video's frames and, with TTA, a second, temporally jittered sample."""
+    samples = [sample_frames(path, frames, sharpen=sharpen, timeout_s=timeout_s)]
+    if tta:
+        samples.append(sample_frames(path, frames, seed=1, jitter=TTA_JITTER, sharpen=sharpen, timeout_s=timeout_s))
+    return samples
+
+
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -138,9 +147,7 @@ class Classifier:
                  timeout_s: float = 60.0) -> Prediction:
         """Classify one video file. Raises a `VidtypeError` subclass for input that cannot be classified."""
         t0 = time.perf_counter()
-        samples = [self.sample(path, frames, sharpen=sharpen, timeout_s=timeout_s)]
-        if tta:
-            samples.append(self.sample(path, frames, seed=1, jitter=TTA_JITTER, sharpen=sharpen, timeout_s=timeout_s))
+        samples = sample_views(path, frames or self.model.frames, tta=tta, sharpen=sharpen, timeout_s=timeout_s)
         return self.classify_samples(str(path), samples, tta=tta, decode_s=time.perf_counter() - t0)
 
     def classify_samples(self, path: str, samples: list[FrameSample], tta: bool = False,

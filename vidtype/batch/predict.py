@@ -1,7 +1,7 @@
 """Decoded videos -> result records, with the backbone seeing full batches: the half of a batch engine that runs
 the model (the local engine's main process, the Ray engine's actors).
 
-    d = decode_video("a.mp4", DecodeOptions(frames=16))       # in a worker: sample_frames (+ download)
+    d = decode_video("a.mp4", DecodeOptions(frames=16))       # in a worker: sample_views (+ download)
     records = BatchPredictor(clf).predict([d1, d2, d3, d4])   # frames of all four in one backbone batch
 
 `predict` concatenates the preprocessed frames (and TTA views) of several videos, runs each backbone once on
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import VidtypeError
-from ..pipeline import TTA_JITTER, Classifier, error_record
-from ..sampling import FrameSample, sample_frames
+from ..pipeline import Classifier, error_record, sample_views
+from ..sampling import FrameSample
 from ..transforms import preprocess, tta_views
 from .inputs import DownloadLimits, local_copy
 
@@ -56,10 +56,7 @@ def decode_video(item: str, opts: DecodeOptions) -> Decoded:
     t0 = time.perf_counter()
     try:
         with local_copy(item, opts.limits) as path:
-            samples = [sample_frames(path, opts.frames, sharpen=opts.sharpen, timeout_s=opts.timeout_s)]
-            if opts.tta:
-                samples.append(sample_frames(path, opts.frames, seed=1, jitter=TTA_JITTER, sharpen=opts.sharpen,
-                                             timeout_s=opts.timeout_s))
+            samples = sample_views(path, opts.frames, tta=opts.tta, sharpen=opts.sharpen, timeout_s=opts.timeout_s)
         return Decoded(item, samples, time.perf_counter() - t0)
     except Exception as e:  # one bad file must not stop a batch: it becomes its row's error
         if not isinstance(e, VidtypeError):

@@ -13,7 +13,7 @@ import cv2
 
 from ..decode import decode_at, probe
 from ..errors import VideoTooLargeError
-from ..pipeline import TTA_JITTER
+from ..pipeline import sample_views
 from ..timeline import classify_timeline, windows
 from .errors import ApiError
 from .inputs import Options
@@ -66,9 +66,7 @@ def classify_video(clf, path: str, name: str, opts: Options, config, sync: bool 
         raise ApiError(413, "timeline_too_long", f"a timeline of {opts.timeline:g} s segments would have more than "
                                                  f"{most} segments; {hint} for longer segments")
     timeout = config["DECODE_TIMEOUT_S"]
-    samples = [clf.sample(path, opts.frames, timeout_s=timeout)]
-    if opts.tta:
-        samples.append(clf.sample(path, opts.frames, seed=1, jitter=TTA_JITTER, timeout_s=timeout))
+    samples = sample_views(path, opts.frames or clf.model.frames, tta=opts.tta, timeout_s=timeout)
     pred = clf.classify_samples(name, samples, tta=opts.tta, decode_s=time.perf_counter() - t0)
     result = pred.to_dict()
     if opts.thumbnails:

@@ -37,6 +37,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..errors import VidtypeError
+from ..pipeline import TTA_JITTER
 from .augment import AUGMENT_VERSION, apply_recipe, random_recipe
 from .config import AugmentConfig
 from .progress import progress_bar
@@ -44,7 +45,6 @@ from .progress import progress_bar
 log = logging.getLogger(__name__)
 
 FEATURE_VERSION = 1  # bump when what a cached view means changes
-TTA_JITTER_FALLBACK = 0.5
 
 
 @dataclass(frozen=True)
@@ -70,10 +70,6 @@ def eval_views(tta: bool = False) -> list[View]:
     """The views `vidtype.classify` computes: CLEAN, or with TTA its 8 views in the pipeline's order."""
     if not tta:
         return [CLEAN]
-    try:
-        from ..pipeline import TTA_JITTER
-    except ImportError:  # pragma: no cover - pipeline not importable
-        TTA_JITTER = TTA_JITTER_FALLBACK
     return [View(f"tta{t}.{s}", seed=seed, jitter=jit, spatial=s)
             for t, (seed, jit) in enumerate([(None, 0.0), (1, TTA_JITTER)]) for s in range(4)]
 
