@@ -1,0 +1,1 @@
+"""The recorded corpus: short clips of real programs and packaged material, one module per source (base.py)."""
