@@ -16,6 +16,7 @@ from vidtype.corpus.ood import KINDS, make_ood_set
 from vidtype.store import CLASSES, load_model
 from vidtype.train import train
 from vidtype.train.synthetic import make_dataset, register_tiny_backbone
+from vidtype.trust import trust_from_combined
 
 TINY = register_tiny_backbone()
 N_OOD = 2 * len(KINDS)
@@ -123,4 +124,24 @@ def test_trust_fit_refits_an_existing_model_without_retraining(data, trained, tm
     assert set(facts["weights"].values()) == {round(1 / 6, 4)}  # no generated clips: equal weights
     assert after.threshold > before.threshold
     for a, b in zip(before.members, after.members):  # the heads are untouched
+        assert all((a.head.state_dict()[k] == v).all() for k, v in b.head.state_dict().items())
+
+
+def test_trust_fit_with_folds_sets_the_threshold_on_out_of_fold_scores(data, trained, tmp_path, capsys):
+    manifest, _, cache = data
+    model_dir = shutil.copytree(trained, tmp_path / "oof")
+    before = load_model(model_dir)
+    assert main(["trust-fit", str(manifest), "--model", str(model_dir), "--folds", "3", "--device", "cpu",
+                 "--quiet"]) == 0
+    assert "of out-of-fold videos" in capsys.readouterr().out
+    after = load_model(model_dir)
+    facts = after.extra["training"]["trust"]
+    n_train_val = sum(sum(after.extra["training"]["counts"][s].values()) for s in ("train", "val"))
+    # the reference holds every training and validation video, not only the validation ones
+    assert facts["validation_videos"] == n_train_val == len(after.trust["reference"]) > len(before.trust["reference"])
+    assert "out-of-fold" in facts["fitted_on"]
+    # the threshold keeps the target share (0.95) of the reference it was set on
+    trust = trust_from_combined(after.trust["reference"], after.trust["reference"])
+    assert 0.93 <= float((trust >= after.threshold).float().mean()) < 1.0
+    for a, b in zip(before.members, after.members):  # the shipped heads are untouched; folds train their own
         assert all((a.head.state_dict()[k] == v).all() for k, v in b.head.state_dict().items())

@@ -1,6 +1,6 @@
 import torch
 
-from vidtype.trust import decide, fit_trust, msp_trust, trust_score
+from vidtype.trust import SCORES, decide, fit_trust, msp_trust, raw_scores, trust_score
 
 
 def fake_set(n, shift=0.0, seed=0):
@@ -44,3 +44,19 @@ def test_trust_is_monotone_in_distance():
         logits = e[:4] * 1.5
         values.append(trust_score(logits.softmax(0), logits, [e], stats))
     assert values == sorted(values, reverse=True) and values[0] > values[-1]
+
+
+def test_a_reference_replaces_the_validation_scores_for_standardising_and_the_threshold():
+    train, val = fake_set(400), fake_set(40, seed=1)
+    plain, _ = fit_trust(train, val, n_classes=4)
+    hard = fake_set(300, shift=0.8, seed=5)  # out-of-fold videos sit a little further from the class centres
+    reference = raw_scores(hard["probabilities"], hard["logits"], hard["embeddings"], plain)
+    stats, threshold = fit_trust(train, val, n_classes=4, reference=reference)
+    assert len(stats["reference"]) == 300 and stats["score_reference"].shape == (300, len(SCORES))
+    used = ~reference.isnan().any(0)
+    assert torch.allclose(stats["score_mean"][used], reference[:, used].mean(0))
+    # the shifted reference lowers the bar: more of the shifted videos keep their label than under plain stats
+    def kept(s, t):
+        return sum(trust_score(p, l, [e], s) >= t for p, l, e in
+                   zip(hard["probabilities"], hard["logits"], hard["embeddings"][0])) / 300
+    assert kept(stats, threshold) >= 0.93 > kept(plain, fit_trust(train, val, n_classes=4)[1])

@@ -227,7 +227,8 @@ def cmd_trust_fit(args: argparse.Namespace) -> int:
 
     try:
         model = refit_trust(args.data, args.model, ood_generated=args.ood_generated, ood_seed=args.seed,
-                            keep=args.keep, cache_dir=args.cache, device=args.device, progress=not args.quiet)
+                            keep=args.keep, folds=args.folds, cache_dir=args.cache, device=args.device,
+                            progress=not args.quiet)
     except VidtypeError as e:
         print(f"vidtype: {e}", file=sys.stderr)
         return 2
@@ -237,7 +238,8 @@ def cmd_trust_fit(args: argparse.Namespace) -> int:
         return 1
     weights = ", ".join(f"{k} {v:.2f}" for k, v in facts["weights"].items() if v)
     print(f"trust refitted in {args.model}: weights {weights}; threshold {model.threshold:.3f} "
-          f"(keeps {facts['keep']:.0%} of validation videos)")
+          f"(keeps {facts['keep']:.0%} of {'out-of-fold' if 'out-of-fold' in facts['fitted_on'] else 'validation'} "
+          "videos)")
     return 0
 
 
@@ -359,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the generated clips (default 0)")
     p.add_argument("--keep", type=float, metavar="SHARE",
                    help="share of validation videos kept labelled (default: the run's trust_keep, 0.95)")
+    p.add_argument("--folds", type=int, metavar="K",
+                   help="set the threshold on K-fold out-of-fold scores of train + val (retrains K times; "
+                        "default: the run's trust_folds; 0: validation videos only)")
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
     p.add_argument("--cache", metavar="DIR", help="feature cache (default: the run's)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

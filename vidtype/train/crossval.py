@@ -35,7 +35,7 @@ import logging
 import random
 import time
 from collections import Counter, defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -144,9 +144,10 @@ def crossval(data, config: TrainConfig | str | Path | dict | None = None, overri
         y_test = labels[test_idx].numpy()
         if heads:
             t0 = time.perf_counter()
-            probs, facts = _fit_fold_heads(cfg, items, rest, test_idx, labels, data_by_backbone, device, k, progress)
+            fold = fit_fold(cfg, items, rest, labels, data_by_backbone, device, k, progress)
+            probs = fold.probabilities(data_by_backbone, test_idx)
             oof["head"][test_idx] = probs
-            models["head"].append(_fold_row(k, y_test, probs, classes, time.perf_counter() - t0, facts))
+            models["head"].append(_fold_row(k, y_test, probs, classes, time.perf_counter() - t0, fold.facts))
         if probe:
             t0 = time.perf_counter()
             x = data_by_backbone[cfg.backbones[0]]
@@ -187,32 +188,47 @@ def crossval(data, config: TrainConfig | str | Path | dict | None = None, overri
     return result
 
 
-def _fit_fold_heads(cfg: TrainConfig, items: list[Item], rest: np.ndarray, test_idx: np.ndarray,
-                    labels: torch.Tensor, data: dict, device, k: int, progress: bool) -> tuple[np.ndarray, dict]:
-    """Train every member on the fold's training part as `train()` would; the ensemble's held-out probabilities."""
+@dataclass
+class FoldFit:
+    """The members of one fold, trained as `train()` would on the fold's inner train part."""
+    heads: list  # (backbone name, TemporalHead), one per member
+    temperature: float
+    train_idx: np.ndarray  # the videos the heads were fitted on (indices into the cross-validated items)
+    facts: dict
+
+    def probabilities(self, data: dict, idx: np.ndarray) -> np.ndarray:
+        """The ensemble's probabilities on the clean view of the videos `idx`."""
+        i = torch.as_tensor(idx)
+        logits = [predict_logits(h, data[b][0][i, :1], data[b][1][i, :1], "cpu") for b, h in self.heads]
+        return ensemble_probs(torch.stack(logits), self.temperature).numpy()
+
+
+def fit_fold(cfg: TrainConfig, items: list[Item], rest: np.ndarray, labels: torch.Tensor, data: dict, device,
+             k: int, progress: bool) -> FoldFit:
+    """Train every member on the videos `rest` as `train()` would: an inner grouped train/val split, early
+    stopping and the temperature on the inner val part. `data`: {backbone: (features (N,V,T,D), mask (N,V,T))}."""
     inner = [replace(items[i], split=None) for i in rest]  # a manifest's split column means nothing here
     val_fraction = cfg.data.val_fraction / max(1e-9, 1.0 - cfg.data.test_fraction)
     split_items(inner, val_fraction, 0.0, cfg.data.split_seed + 7919 * (k + 1))
-    tr = torch.as_tensor(rest[[it.split == "train" for it in inner]])
+    tr = rest[[it.split == "train" for it in inner]]
     va = torch.as_tensor(rest[[it.split == "val" for it in inner]])
-    te = torch.as_tensor(test_idx)
-    val_logits, test_logits, epochs = [], [], []
+    heads, val_logits, epochs = [], [], []
     for i, (name, seed) in enumerate(member_plan(cfg)):
         x, m = data[name]
-        train_set = FeatureSet(x[tr], m[tr], labels[tr])
+        train_set = FeatureSet(x[torch.as_tensor(tr)], m[torch.as_tensor(tr)], labels[torch.as_tensor(tr)])
         val_set = FeatureSet(x[va, :1], m[va, :1], labels[va]) if len(va) else None
         hc = head_config(cfg, x.shape[-1], len(CLASSES))
         result = fit(train_set, val_set, hc, cfg.optim, seed=seed, device=device, progress=progress,
                      desc=f"fold {k} m{i}")
+        heads.append((name, result.head.cpu()))
         epochs.append(result.best_epoch)
         if val_set is not None:
             val_logits.append(predict_logits(result.head, val_set.features, val_set.mask, "cpu"))
-        test_logits.append(predict_logits(result.head, x[te, :1], m[te, :1], "cpu"))
     temperature = 1.0
     if val_logits and cfg.calibrate:
         temperature = fit_temperature(torch.stack(val_logits), labels[va])
-    probs = ensemble_probs(torch.stack(test_logits), temperature).numpy()
-    return probs, {"n_train": len(tr), "n_val": len(va), "best_epochs": epochs, "temperature": temperature}
+    return FoldFit(heads, temperature, tr, {"n_train": len(tr), "n_val": len(va), "best_epochs": epochs,
+                                             "temperature": temperature})
 
 
 def probe_features(features: torch.Tensor, mask: torch.Tensor, frames: int = PROBE_FRAMES) -> np.ndarray:

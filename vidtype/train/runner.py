@@ -185,8 +185,10 @@ def train(data: str | Path, out: str | Path, config: TrainConfig | str | Path | 
             temperature = fit_temperature(logits, val_set.labels)
         calibration = _calibration_summary(logits, val_set.labels, temperature, classes)
         if cfg.trust:
+            usable = [it for it, good in zip(train_items, ok_train) if good] + \
+                     [it for it, good in zip(val_items, ok_val) if good]
             trust, threshold, trust_facts = _fit_trust(members, sets, train_out, val_out, temperature, cfg, device,
-                                                       progress, source)
+                                                       progress, source, usable)
     facts = _training_facts(cfg, data, items, fits, calibration) | {"trust": trust_facts}
     model = Model(cfg.name, cfg.version, members, classes=classes, frames=cfg.features.frames,
                   temperature=temperature, threshold=threshold, trust=trust, extra={"training": facts})
@@ -213,11 +215,12 @@ def _feature_set(videos: list, items: list[Item], ok: list[bool], classes) -> Fe
 
 
 def _fit_trust(members, sets, train_out, val_out, temperature: float, cfg: TrainConfig, device, progress: bool,
-               source=None):
+               source=None, items: list[Item] = ()):
     """Fit trust.py's statistics (see trustfit.py) on the clean views of the training and validation videos,
-    with `cfg.trust_ood` generated clips choosing the score weights."""
+    with `cfg.trust_ood` generated clips choosing the score weights and, with `cfg.trust_folds`, the threshold
+    set on out-of-fold scores of `items` (the usable training and validation videos)."""
     from ..trust import pool_features
-    from .trustfit import cached_clean_view, fit_model_trust, generated_ood
+    from .trustfit import cached_clean_view, fit_model_trust, generated_ood, out_of_fold_scores
 
     def part(outputs, index: int) -> dict:
         fs = sets[members[0].backbone][index]  # every backbone's set holds the same videos and labels
@@ -235,8 +238,22 @@ def _fit_trust(members, sets, train_out, val_out, temperature: float, cfg: Train
         paths = generated_ood(cfg.cache_dir(), cfg.trust_ood, cfg.seed)
         ood = cached_clean_view(members, {b: cache_features(paths, b, [CLEAN], cfg, device, progress)
                                           for b in cfg.backbones})
+    reference = None
+    if cfg.trust_folds > 1 and items:
+        views = training_views(cfg.features.views, cfg.features.jitter)
+        feats = {b: cache_features(items, b, views, cfg, device, progress, source) for b in cfg.backbones}
+        keep = [i for i in range(len(items)) if all(feats[b][i].error is None for b in cfg.backbones)]
+        data = {b: _stacked([feats[b][i] for i in keep]) for b in cfg.backbones}
+        labels = torch.tensor([CLASSES.index(items[i].label) for i in keep], dtype=torch.long)
+        reference = out_of_fold_scores(cfg, [items[i] for i in keep], data, labels, cfg.trust_folds, device,
+                                       progress)
     return fit_model_trust(members, part(train_out, 0), part(val_out, 1), temperature, cfg.trust_keep,
-                           len(CLASSES), ood)
+                           len(CLASSES), ood, reference)
+
+
+def _stacked(videos: list) -> tuple[torch.Tensor, torch.Tensor]:
+    """(features (N,V,T,D), mask (N,V,T)) of cached VideoFeatures."""
+    return torch.stack([v.features for v in videos]), torch.stack([v.mask for v in videos])
 
 
 def _calibration_summary(logits: torch.Tensor, labels: torch.Tensor, temperature: float, classes) -> dict:

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 FITTED_ON = "training videos (class Gaussians, ViM subspace, KNN bank), validation videos (standardisation, " \
             "trust reference, threshold)"
+FITTED_ON_OOF = "training videos (class Gaussians, ViM subspace, KNN bank); out-of-fold scores of the training " \
+                "and validation videos (standardisation, trust reference, threshold)"
 
 
 def generated_ood(cache_dir: str | Path, n: int, seed: int = 0) -> list[Path]:
@@ -58,10 +60,52 @@ def cached_clean_view(members, videos: dict[str, list], labels=None, device="cpu
     return out
 
 
+def out_of_fold_scores(cfg, items: list, data: dict, labels: torch.Tensor, folds: int, device,
+                       progress: bool = True) -> torch.Tensor:
+    """(N, 6) raw trust scores (trust.SCORES order) of every video of `items`, each from members that never saw
+    its group: grouped K-fold as in crossval.py; per fold the members are trained as `train()` would on the
+    other folds, the statistics are fitted on what those members trained on, and the held-out fold is scored.
+
+    Why: the threshold is a low quantile of in-distribution scores. Validation videos alone are few (a 5 %
+    quantile of 60 is the third-lowest score) and flattered, having chosen the members' epoch and temperature;
+    out-of-fold scores of all training and validation videos are what an unseen video looks like, five times
+    over. `data`: {backbone: (features (N,V,T,D), mask (N,V,T))}, the training views of every video.
+    """
+    import numpy as np
+
+    from ..trust import SCORES, fit_statistics, pool_features, raw_scores
+    from .crossval import assign_folds, fit_fold
+
+    fold_of = np.array(assign_folds(items, folds, cfg.data.split_seed))
+    raw = torch.full((len(items), len(SCORES)), float("nan"))
+    for k in range(folds):
+        held, rest = np.flatnonzero(fold_of == k), np.flatnonzero(fold_of != k)
+        if not len(held):
+            continue
+        fold = fit_fold(cfg, items, rest, labels, data, device, k, progress)
+
+        def clean_view(idx: np.ndarray) -> dict:
+            i = torch.as_tensor(idx)
+            outs = [predict_outputs(h, data[b][0][i, :1], data[b][1][i, :1], "cpu") for b, h in fold.heads]
+            return pipeline_outputs(outs, fold.temperature) | {
+                "features": [pool_features(data[b][0][i, 0], data[b][1][i, 0]) for b, _ in fold.heads]}
+
+        fitted = clean_view(fold.train_idx) | {"labels": labels[torch.as_tensor(fold.train_idx)]}
+        classifiers = [(h.classifier.weight.detach(), h.classifier.bias.detach()) for _, h in fold.heads]
+        stats = fit_statistics(fitted, int(labels.max()) + 1, classifiers)
+        scored = clean_view(held)
+        raw[torch.as_tensor(held)] = raw_scores(scored["probabilities"], scored["logits"], scored["embeddings"],
+                                                stats, fold.temperature, scored["features"])
+        log.info("trust: out-of-fold scores of fold %d/%d done", k + 1, folds)
+    return raw
+
+
 def fit_model_trust(members, train: dict, val: dict, temperature: float, keep: float, n_classes: int,
-                    ood: dict | None = None) -> tuple[dict | None, float, dict]:
+                    ood: dict | None = None, reference: torch.Tensor | None = None) -> tuple[dict | None, float, dict]:
     """Fit trust.py's statistics from `cached_clean_view` dicts of training and validation videos (and, to choose
-    the score weights, of generated out-of-distribution clips: `ood`).
+    the score weights, of generated out-of-distribution clips: `ood`). `reference`: out-of-fold raw scores
+    (`out_of_fold_scores`) that replace the validation videos' own for the standardisation, the weights and
+    the threshold.
 
     `keep`: the share of validation videos the threshold keeps labelled (0: no `unknown`, threshold 0).
     Returns (stats or None when the data is too thin, threshold, facts for model.json).
@@ -83,16 +127,33 @@ def fit_model_trust(members, train: dict, val: dict, temperature: float, keep: f
     classifiers = [(m.head.classifier.weight.detach().cpu(), m.head.classifier.bias.detach().cpu()) for m in members]
     selection = {}
     stats, threshold = fit_trust(train, val, n_classes, temperature=temperature, target_tpr=keep if keep > 0 else 0.95,
-                                 classifiers=classifiers, ood=ood, report=selection)
+                                 classifiers=classifiers, ood=ood, reference=reference, report=selection)
     threshold = threshold if keep > 0 else 0.0
-    facts = {"fitted": True, **describe(stats), "keep": keep, "threshold": threshold, "fitted_on": FITTED_ON,
+    facts = {"fitted": True, **describe(stats), "keep": keep, "threshold": threshold,
+             "fitted_on": FITTED_ON if reference is None else FITTED_ON_OOF,
              "weights_chosen_on": "equal weights (no generated out-of-distribution clips)"}
     if ood is not None:
-        facts["weights_chosen_on"] = (f"validation videos vs {len(ood['logits'])} generated out-of-distribution "
+        facts["weights_chosen_on"] = (f"{'out-of-fold' if reference is not None else 'validation'} videos vs {len(ood['logits'])} generated out-of-distribution "
                                       "clips (vidtype.corpus.ood): lowest FPR at the kept share, then AUROC, "
                                       "then margin")
         facts["generated_ood"] = {k: {m: round(v, 4) for m, v in s.items()} for k, s in selection.items()}
     return stats, threshold, facts
+
+
+def _reference(cfg, items: list, classes, folds: int, cache: Path, device, progress: bool) -> torch.Tensor:
+    """Out-of-fold raw scores of `items` from the run's config, with training views from the cache."""
+    from dataclasses import replace
+
+    from .features import training_views
+    from .runner import _stacked, cache_features
+
+    cfg = replace(cfg, features=replace(cfg.features, cache_dir=str(cache)))
+    views = training_views(cfg.features.views, cfg.features.jitter)
+    feats = {b: cache_features(items, b, views, cfg, device, progress) for b in cfg.backbones}
+    keep = [i for i in range(len(items)) if all(feats[b][i].error is None for b in cfg.backbones)]
+    data = {b: _stacked([feats[b][i] for i in keep]) for b in cfg.backbones}
+    labels = torch.tensor([classes.index(items[i].label) for i in keep], dtype=torch.long)
+    return out_of_fold_scores(cfg, [items[i] for i in keep], data, labels, folds, device, progress)
 
 
 def _train_config(model_dir: Path):
@@ -108,13 +169,15 @@ def _train_config(model_dir: Path):
 
 
 def refit_trust(data: str | Path, model: str | Path, *, ood_generated: int = 0, ood_seed: int = 0,
-                keep: float | None = None, cache_dir: str | Path | None = None, device: str | None = None,
-                runtime: str = "auto", workers: int = 2, progress: bool = True) -> Model:
+                keep: float | None = None, folds: int | None = None, cache_dir: str | Path | None = None,
+                device: str | None = None, runtime: str = "auto", workers: int = 2, progress: bool = True) -> Model:
     """Refit the trust of the model directory `model` on its own split of `data`, and save it in place.
 
     keep: share of validation videos kept labelled (default: the run's trust_keep, else 0.95). ood_generated:
-    generated out-of-distribution clips choosing the score weights (0: equal weights). cache_dir: the feature
-    cache (default: the run's, else the default cache).
+    generated out-of-distribution clips choosing the score weights (0: equal weights). folds: K > 1 sets the
+    threshold on K-fold out-of-fold scores of the training and validation videos (`out_of_fold_scores`; default:
+    the run's trust_folds; needs the run's train_config). cache_dir: the feature cache (default: the run's, else
+    the default cache).
     """
     from .config import default_cache_dir
     from .datasets import DatasetError, apply_split, load_dataset
@@ -152,7 +215,15 @@ def refit_trust(data: str | Path, model: str | Path, *, ood_generated: int = 0, 
 
     train, val = labelled("train"), labelled("val")
     ood = outputs(generated_ood(cache, ood_generated, ood_seed)) if ood_generated > 0 else None
-    stats, threshold, facts = fit_model_trust(model.members, train, val, model.temperature, keep, len(classes), ood)
+    folds = folds if folds is not None else (cfg.trust_folds if cfg else 0)
+    reference = None
+    if folds > 1:
+        if cfg is None:
+            raise DatasetError("out-of-fold trust needs the run's train_config.yaml to retrain the fold members")
+        reference = _reference(cfg, [it for it in items if it.split in ("train", "val")], classes, folds, cache, dev,
+                               progress)
+    stats, threshold, facts = fit_model_trust(model.members, train, val, model.temperature, keep, len(classes), ood,
+                                              reference)
     model.trust, model.threshold = stats, threshold
     model.extra.setdefault("training", {})["trust"] = facts | {"refitted_with": "vidtype trust-fit"}
     for m in model.members:
