@@ -15,7 +15,7 @@ import pytest
 
 from vidtype.batch import classify_batch, extract_batch
 from vidtype.batch.inputs import resolve_inputs
-from vidtype.batch.predict import BatchPredictor, DecodeOptions, decode_video
+from vidtype.batch.predict import BatchPredictor, DecodeOptions, decode_video, for_backbones
 from vidtype.cli import main
 from vidtype.pipeline import Classifier
 from vidtype.store import load_model
@@ -92,6 +92,17 @@ def test_batches_of_several_videos_match_one_at_a_time(batch_videos, clf):
     for a, b in zip(together, alone):
         assert a["label"] == b["label"]
         assert a["probabilities"] == pytest.approx(b["probabilities"], abs=2e-4)
+
+
+def test_decoders_ship_frames_shrunk_to_the_backbone_input(batch_videos, clf):
+    size = next(iter(clf.encoders.values())).info.input_size
+    path = str(batch_videos / "other" / "wide.mkv")
+    full = decode_video(path, DecodeOptions(frames=6))
+    small = decode_video(path, for_backbones(DecodeOptions(frames=6), clf.encoders))
+    assert all(min(f.image.shape[:2]) == size for f in small.samples[0].frames)
+    assert small.n_frames == full.n_frames and min(full.samples[0].frames[0].image.shape[:2]) > size
+    a, b = BatchPredictor(clf).predict([full])[0], BatchPredictor(clf).predict([small])[0]
+    assert a["probabilities"] == b["probabilities"] and a["trust"] == b["trust"]
 
 
 def test_a_video_that_breaks_the_batch_fails_alone(batch_videos, clf):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from vidtype.transforms import IMAGENET_MEAN, IMAGENET_STD, preprocess, tta_views
+from vidtype.transforms import IMAGENET_MEAN, IMAGENET_STD, preprocess, shrink, tta_views
 
 MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
 STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
@@ -123,3 +123,16 @@ def test_cuda_matches_cpu():
     diff = (x.cpu() - preprocess(images, 224)).abs()  # CPU resizes uint8, CUDA float rounded: <= 1 grey level
     assert diff.max() < 1.01 / (255 * min(IMAGENET_STD)) and diff.mean() < 0.005
     assert all(v.device.type == "cuda" for v in tta_views(images, 224, device="cuda"))
+
+
+def test_shrunk_images_preprocess_to_the_same_tensors():
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (288, 512, 3), dtype=np.uint8) for _ in range(3)] + \
+             [rng.integers(0, 256, (512, 300, 3), dtype=np.uint8), rng.integers(0, 256, (100, 160, 3), dtype=np.uint8)]
+    small = shrink(images, 224)
+    assert [im.shape for im in small] == [(224, 398, 3)] * 3 + [(382, 224, 3), (100, 160, 3)]
+    assert small[-1] is images[-1]  # already below the input size: left alone (preprocess upsamples it)
+    assert all(im.dtype == np.uint8 and im.flags.c_contiguous for im in small)
+    assert torch.equal(preprocess(small, 224), preprocess(images, 224))
+    for a, b in zip(tta_views(small, 224), tta_views(images, 224)):
+        assert torch.equal(a, b)

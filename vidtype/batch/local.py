@@ -3,8 +3,8 @@
     for record in classify_local(paths, clf, DecodeOptions(frames=16), workers=2):
         ...   # Prediction.to_dict() or an error record, in completion order
 
-Worker processes run `decode_video` (download + `sample_frames`) and send back the FrameSamples (frames are at
-most 512 px on their longer side, so a video's frames are a few MB). Meanwhile this process gathers finished
+Worker processes run `decode_video` (download + `sample_frames`, then frames shrunk to the backbone's input size
+on their shorter side) and send back the FrameSamples (a 16-frame video is about 3 MB). Meanwhile this process gathers finished
 videos until they hold `batch_frames` frames, runs the backbone on all of them at once and the head per video
 (`BatchPredictor`). A few videos are always queued ahead, so the workers decode the next batch while the
 backbone runs on this one. Workers start from a fork server (no torch/ONNX Runtime threads are forked), so a
@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 
 from ..backbones.onnx_runtime import cpu_cores
 from ..pipeline import Classifier
-from .predict import BatchPredictor, Decoded, DecodeOptions, decode_video
+from .predict import BatchPredictor, Decoded, DecodeOptions, decode_video, for_backbones
 
 BATCH_FRAMES = 64  # frames per backbone call: a few videos' worth
 
@@ -97,6 +97,7 @@ def classify_local(items: Iterable[str], clf: Classifier, opts: DecodeOptions, *
                    batch_frames: int = BATCH_FRAMES, predictor: BatchPredictor | None = None) -> Iterator[dict]:
     """Classify `items` (paths or URLs); yield one record per item as batches finish (completion order)."""
     workers = default_workers() if workers is None else workers
+    opts = for_backbones(opts, clf.encoders)
     predictor = predictor or BatchPredictor(clf, tta=opts.tta)
     per_video = opts.frames * (2 if opts.tta else 1)
     ahead = 2 * max(workers, 1) + -(-batch_frames // per_video)  # the next batch is decoding while this one runs

@@ -1,7 +1,7 @@
 """Decoded videos -> result records, with the backbone seeing full batches: the half of a batch engine that runs
 the model (the local engine's main process, the Ray engine's actors).
 
-    d = decode_video("a.mp4", DecodeOptions(frames=16))       # in a worker: sample_views (+ download)
+    d = decode_video("a.mp4", DecodeOptions(frames=16))       # in a worker: sample_views (+ download, + shrink)
     records = BatchPredictor(clf).predict([d1, d2, d3, d4])   # frames of all four in one backbone batch
 
 `predict` concatenates the preprocessed frames (and TTA views) of several videos, runs each backbone once on
@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
 from ..errors import VidtypeError
 from ..pipeline import Classifier, error_record, sample_views
 from ..sampling import FrameSample
-from ..transforms import preprocess, tta_views
+from ..transforms import preprocess, shrink, tta_views
 from .inputs import DownloadLimits, local_copy
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,15 @@ class DecodeOptions:
     sharpen: bool = False
     timeout_s: float = 60.0
     limits: DownloadLimits = field(default_factory=DownloadLimits)
+    shrink_to: int | None = None  # decoders resize frames' shorter side to this (the backbone's input size)
+
+
+def for_backbones(opts: DecodeOptions, names) -> DecodeOptions:
+    """`opts` with `shrink_to` set for the backbones `names`: their largest input size, so no backbone's input
+    is upsampled (with one input size, the features equal those of full frames exactly)."""
+    from .. import backbones
+
+    return replace(opts, shrink_to=max(backbones.info(n).input_size for n in names))
 
 
 @dataclass
@@ -57,6 +66,10 @@ def decode_video(item: str, opts: DecodeOptions) -> Decoded:
     try:
         with local_copy(item, opts.limits) as path:
             samples = sample_views(path, opts.frames, tta=opts.tta, sharpen=opts.sharpen, timeout_s=opts.timeout_s)
+        if opts.shrink_to:
+            for s in samples:
+                images = shrink([f.image for f in s.frames], opts.shrink_to)
+                s.frames = [replace(f, image=im) for f, im in zip(s.frames, images)]
         return Decoded(item, samples, time.perf_counter() - t0)
     except Exception as e:  # one bad file must not stop a batch: it becomes its row's error
         if not isinstance(e, VidtypeError):

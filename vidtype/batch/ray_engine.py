@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .predict import BatchPredictor, DecodeOptions, decode_video
+from .predict import BatchPredictor, DecodeOptions, decode_video, for_backbones
 
 BATCH_FRAMES = 64  # frames per actor call on the CPU; GPU actors take GPU_BATCH_FRAMES
 GPU_BATCH_FRAMES = 256
@@ -115,7 +115,8 @@ def classify_ray(items: Iterable[str], model, opts: DecodeOptions, *, runtime: s
     per_video = opts.frames * (2 if opts.tta else 1)
     batch_videos = batch_videos or max(1, (GPU_BATCH_FRAMES if device == "cuda" else BATCH_FRAMES) // per_video)
     ds = ray.data.from_items([{"path": p} for p in items])
-    ds = ds.map(_decode_row, fn_kwargs={"opts": opts}, num_cpus=1, memory=DECODE_MEMORY)
+    ds = ds.map(_decode_row, fn_kwargs={"opts": for_backbones(opts, model.backbones)}, num_cpus=1,
+                memory=DECODE_MEMORY)
     ds = ds.map_batches(_Predictor, fn_constructor_kwargs={"model": model, "device": device, "runtime": runtime,
                                                           "tta": opts.tta},
                         batch_size=batch_videos, batch_format="numpy",
