@@ -63,6 +63,23 @@ def test_process_pool_engine_matches_classify_and_records_errors(tmp_path, batch
     assert rows_by_path(out) == rows
 
 
+def test_on_a_cpu_each_worker_runs_the_whole_pipeline_with_the_same_results(tmp_path, batch_videos, tiny_model_dir):
+    """A built-in backbone (efficientnet_lite0): workers load the model themselves and encode their own videos."""
+    from vidtype.batch.local import classify_local
+
+    model = load_model(tiny_model_dir)
+    paths = resolve_inputs(batch_videos)[:4] + [str(batch_videos / "other" / "bad.mp4")]
+    records = {r["path"]: r for r in classify_local(paths, model, DecodeOptions(frames=6), workers=2, device="cpu")}
+    assert set(records) == set(paths)
+    assert records[paths[-1]]["error_code"] == "not_a_video"
+    reference = Classifier(model, device="cpu")
+    for p in paths[:-1]:
+        expected = reference.classify(p, frames=6)
+        assert records[p]["probabilities"] == pytest.approx(expected.probabilities, abs=2e-4)
+        assert records[p]["trust"] == pytest.approx(expected.trust, abs=2e-4)
+        assert records[p]["timings_ms"]["features"] > 0  # encoded in the worker, not shipped as frames
+
+
 def test_resume_adds_only_new_inputs_and_retries_failures_when_asked(tmp_path, batch_videos, batch_model_dir):
     videos = tmp_path / "v"
     shutil.copytree(batch_videos / "flat", videos)

@@ -54,6 +54,7 @@ register(BackboneInfo("mobilenetv2", 224, 1280,
 register(BackboneInfo("resnet18", 224, 512,
                       f"a torchvision-format file: weights= or ${resnet18.ENV} (no package ships it)"),
          partial(resnet18.pretrained, "resnet18"))
+BUILT_IN = frozenset(_REGISTRY)  # what every fresh process knows; `register` adds to one process only
 
 
 def available() -> list[str]:

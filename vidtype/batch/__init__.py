@@ -55,7 +55,7 @@ def classify_batch(inputs, out: str | Path, model=None, *, ray: str | bool | Non
 
     model: a model directory, a loaded `Model`, or None (the shipped default). ray: None/False for the local
     engine; True or an address ("auto", "ray://head:10001") for Ray. workers: local decoding processes (default:
-    one per core; 0 decodes in this process); threads: local backbone threads (default: half the cores).
+    one per core; 0: all in this process); threads: backbone threads per local worker (default: cores / workers).
     retry_failed: classify again the inputs whose row is an error. actors: Ray's most model actors.
     """
     from ..store import Model, load_model
@@ -85,10 +85,9 @@ def classify_batch(inputs, out: str | Path, model=None, *, ray: str | bool | Non
 
 
 def _local_records(todo, model, opts, workers, device, runtime, threads) -> Iterator[dict]:
-    from .local import classify_local, engine_classifier
+    from .local import classify_local
 
-    clf = engine_classifier(model, device=device, runtime=runtime, threads=threads)
-    yield from classify_local(todo, clf, opts, workers=workers)
+    yield from classify_local(todo, model, opts, workers=workers, device=device, runtime=runtime, threads=threads)
 
 
 def _ray_records(todo, model, opts, address, runtime, actors) -> Iterator[dict]:
