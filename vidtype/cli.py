@@ -255,6 +255,33 @@ def cmd_corpus(args: argparse.Namespace) -> int:
             return 2
         print(f"{args.n} generated out-of-distribution clips, listed in {manifest}")
         return 0
+    if args.corpus == "merge":
+        from .corpus.merge import merge
+
+        try:
+            out = merge(args.out, args.parts, args.val, args.test, args.seed)
+        except VidtypeError as e:
+            print(f"vidtype: {e}", file=sys.stderr)
+            return 2
+        print(f"merged manifest: {out}")
+        return 0
+    if args.corpus == "build":
+        from pathlib import Path
+
+        from .corpus.recorded import CorpusError, build
+
+        try:
+            sources = [s.strip() for s in args.sources.split(",") if s.strip()]
+            manifest = build(args.out, args.per_class, sources, args.seed, progress=not args.quiet)
+        except CorpusError as e:
+            print(f"vidtype: {e}", file=sys.stderr)
+            return 2
+        report = json.loads((Path(args.out) / "build.json").read_text())
+        for name, r in report.items():
+            status = f"error: {r['error']}" if r["error"] else f"{r['seconds_per_clip'] or 0:.1f} s per clip"
+            print(f"{name:10s} {r['label']:10s} {r['clips']:4d}/{r['planned']} clips  {status}")
+        print(f"manifest: {manifest}")
+        return 0 if not any(r["error"] for r in report.values()) else 1
     from .corpus.footage import write_manifests
 
     for name, path in write_manifests(args.footage, args.out).items():
@@ -369,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_trust_fit)
 
-    p = sub.add_parser("corpus", help="write corpora: generated out-of-distribution clips, footage manifests")
+    p = sub.add_parser("corpus", help="write corpora: the recorded corpus, generated OOD clips, footage manifests")
     corpus = p.add_subparsers(dest="corpus", required=True)
     c = corpus.add_parser("ood", help="generate out-of-distribution clips (noise, test cards, medical, thermal, ...)")
     c.add_argument("out", metavar="OUT", help="folder to write the clips and manifest.csv into")
@@ -377,6 +404,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--size", default="320x240", metavar="WxH", help="frame size, even numbers (default 320x240)")
     c.add_argument("--seconds", type=float, default=3.0, help="clip length (default 3)")
+    c = corpus.add_parser("build", help="record the corpus of real programs and packaged material (Xvfb, apt)")
+    c.add_argument("out", metavar="OUT", help="folder for the clips, manifest.csv and build.json (resumable)")
+    c.add_argument("--per-class", type=int, default=60, metavar="N", help="clips per class (default 60)")
+    c.add_argument("--sources", default="games,desktop,animation,photos",
+                   help="comma-separated sources (default: all four)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c = corpus.add_parser("merge", help="one training manifest from several, each split on its own")
+    c.add_argument("out", metavar="OUT.csv")
+    c.add_argument("parts", nargs="+", metavar="MANIFEST", help="manifests to merge (path,label[,group,split,...])")
+    c.add_argument("--val", type=float, default=0.15, help="validation share of each part (default 0.15)")
+    c.add_argument("--test", type=float, default=0.2, help="test share of each part (default 0.2)")
+    c.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
     c = corpus.add_parser("footage", help="manifests of the real-footage set: manifest.csv (classes) and ood.csv")
     c.add_argument("footage", metavar="FOOTAGE", help="the footage folder (with manifest.csv)")
     c.add_argument("--out", required=True, metavar="DIR")
@@ -389,7 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(column path or url; URLs are downloaded, classified and deleted)")
     p.add_argument("--out", metavar="RESULTS.parquet", help="one row per video; a rerun skips what is done")
     p.add_argument("--model", help="model directory (default: the shipped model)")
-    p.add_argument("--workers", type=int, metavar="N", help="local decoding processes (default: one per core)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="local worker processes (default: one per core; on a CPU each runs the whole pipeline)")
     p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                    help="run on Ray: a local instance or $RAY_ADDRESS, or ADDRESS (auto, ray://head:10001)")
     p.add_argument("--actors", type=int, metavar="N", help="Ray: most model actors (default: GPUs, or CPUs/2)")
