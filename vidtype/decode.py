@@ -46,6 +46,11 @@ _SIGNATURES = [
 ]
 
 
+# Threads per decoder: None lets FFmpeg thread frames and slices over every core (one video at a time: classify);
+# batch workers set 1, since they already run one process per core.
+DECODER_THREADS: int | None = None
+
+
 @dataclass
 class VideoInfo:
     """What `probe` found out about a video. Sizes are display sizes (after rotation and pixel aspect ratio)."""
@@ -174,7 +179,10 @@ class _Video:
         for other in self.container.streams:
             if other is not self.stream:
                 other.discard = av.stream.Discard.all  # the demuxer can skip them
-        self.stream.codec_context.thread_type = "AUTO"
+        if DECODER_THREADS is None:
+            self.stream.codec_context.thread_type = "AUTO"
+        else:
+            self.stream.codec_context.thread_count = DECODER_THREADS
         self.tb = float(self.stream.time_base or 0) or 1 / 90000
         self.start = self.stream.start_time or 0  # pts of the first frame
         sar = self.stream.codec_context.sample_aspect_ratio

@@ -63,8 +63,11 @@ def _init_worker(model=None, runtime: str = "auto", threads: int = 1, tta: bool 
     import cv2
 
     global _worker_predictor
+    from .. import decode
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle: it stops the pool
     cv2.setNumThreads(1)  # the pool already has a process per core
+    decode.DECODER_THREADS = 1
     torch.set_num_threads(threads)
     if model is not None:
         _worker_predictor = BatchPredictor(engine_classifier(model, "cpu", runtime, threads), tta=tta)

@@ -82,6 +82,9 @@ def _actor_plan(actors: int | None) -> tuple[int, str, dict]:
 # ---- classification --------------------------------------------------------------------------------------------
 
 def _decode_row(row: dict, opts: DecodeOptions) -> dict:
+    from .. import decode
+
+    decode.DECODER_THREADS = 1  # a decode task holds one CPU
     return {"decoded": pickle.dumps(decode_video(row["path"], opts), protocol=pickle.HIGHEST_PROTOCOL)}
 
 
