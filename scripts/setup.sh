@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv and install vidtype with everything the tests need.
 #   scripts/setup.sh            # then: .venv/bin/vidtype predict examples/sample.mp4
+#   scripts/setup.sh --corpus   # also the Debian packages of the recorded corpus (games, LibreOffice, synfig, ...:
+#                               # about 1.5 GB) for `vidtype corpus build` and its smoke tests (CI uses this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -18,5 +20,16 @@ if ! command -v chromium >/dev/null; then
       || echo "setup.sh: could not install chromium; the browser test will be skipped" >&2
   else
     echo "setup.sh: chromium is missing and this is not root with apt-get; the browser test will be skipped" >&2
+  fi
+fi
+# The recorded corpus records real programs: its packages come from apt (root only).
+if [ "${1:-}" = "--corpus" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    # shellcheck disable=SC2046  # one word per package
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      $(.venv/bin/vidtype corpus packages) >/dev/null
+  else
+    echo "setup.sh: --corpus needs root and apt-get; the corpus smoke tests will be skipped" >&2
   fi
 fi

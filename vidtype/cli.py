@@ -265,6 +265,11 @@ def cmd_corpus(args: argparse.Namespace) -> int:
             return 2
         print(f"merged manifest: {out}")
         return 0
+    if args.corpus == "packages":
+        from .corpus.recorded import packages
+
+        print(" ".join(packages()))
+        return 0
     if args.corpus == "build":
         from pathlib import Path
 
@@ -411,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated sources (default: all four)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    corpus.add_parser("packages", help="the Debian packages `corpus build` needs, on one line (for apt-get install)")
     c = corpus.add_parser("merge", help="one training manifest from several, each split on its own")
     c.add_argument("out", metavar="OUT.csv")
     c.add_argument("parts", nargs="+", metavar="MANIFEST", help="manifests to merge (path,label[,group,split,...])")

@@ -100,12 +100,16 @@ _GENERATORS = {"animation": _animation, "gaming": _gaming, "natural": _natural, 
 
 
 def write_clip(path: str | Path, frames, fps: float = 12) -> Path:
-    """Encode RGB frames (all the same size) as H.264 (.mp4/.mkv/...) or a palette GIF (.gif) with PyAV."""
+    """Encode RGB frames (all the same size; a list or an iterator, streamed) as H.264 (.mp4/.mkv/...) or a
+    palette GIF (.gif) with PyAV."""
+    import itertools
+
     import av
 
     path = Path(path)
-    frames = list(frames)
-    h, w = frames[0].shape[:2]
+    frames = iter(frames)
+    first = next(frames)
+    h, w = first.shape[:2]
     gif = path.suffix.lower() == ".gif"
     with av.open(str(path), "w") as out:
         stream = out.add_stream("gif" if gif else "libx264", rate=Fraction(fps).limit_denominator(1000))
@@ -114,8 +118,9 @@ def write_clip(path: str | Path, frames, fps: float = 12) -> Path:
         if gif:
             stream.codec_context.time_base = Fraction(1, 100)
         else:
-            stream.codec_context.options = {"preset": "veryfast", "threads": "1"}  # deterministic bytes
-        for i, img in enumerate(frames):
+            stream.codec_context.options = {"preset": "veryfast"}
+            stream.codec_context.thread_count = 1  # one thread: the same frames give the same bytes
+        for i, img in enumerate(itertools.chain([first], frames)):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
             if gif:
                 frame.pts, frame.time_base = round(i * 100 / fps), Fraction(1, 100)

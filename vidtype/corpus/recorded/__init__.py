@@ -37,6 +37,13 @@ def source(name: str):
     return importlib.import_module(f"{__name__}.{name}")
 
 
+def packages(sources=SOURCES) -> list[str]:
+    """Every Debian package the chosen sources need (what `scripts/setup.sh --corpus` installs)."""
+    from .xrecord import APT as X_APT
+
+    return sorted({p for s in sources for p in source(s).APT} | set(X_APT))
+
+
 def build(out_dir: str | Path, per_class: int = 60, sources=SOURCES, seed: int = 0, progress: bool = True) -> Path:
     """Record the corpus into `out_dir` (resumably) and return its manifest.csv.
 
@@ -85,4 +92,4 @@ def build(out_dir: str | Path, per_class: int = 60, sources=SOURCES, seed: int =
     return out / "manifest.csv"
 
 
-__all__ = ["SOURCES", "Clip", "CorpusError", "build", "source"]
+__all__ = ["SOURCES", "Clip", "CorpusError", "build", "packages", "source"]
