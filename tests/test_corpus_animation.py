@@ -1,23 +1,15 @@
 """The recorded corpus' animation source (vidtype/corpus/recorded/animation.py): one short clip per kind of item."""
 
 
-import av
 import numpy as np
 import pytest
-from corpus_packages import need_packages
+from corpus_checks import frames_of, one_short_clip
 
 from vidtype.corpus.recorded import animation
 
 
-def frames_of(path):
-    with av.open(str(path)) as f:
-        stream = f.streams.video[0]
-        return [x.to_ndarray(format="rgb24") for x in f.decode(stream)], float(stream.average_rate)
-
-
 def one_clip(out, seed):
-    need_packages(animation.APT)
-    return list(animation.clips(out, 1, seed, set(), seconds=3, size=(320, 180)))
+    return one_short_clip(animation, out, seed)
 
 
 @pytest.mark.parametrize("seed, kind", [(0, "clipart"), (11, "synfig"), (7, "blender")])  # what clip 0 of seed is

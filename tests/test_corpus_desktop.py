@@ -6,7 +6,7 @@ import xml.dom.minidom
 
 import numpy as np
 import pytest
-from corpus_packages import need_packages
+from corpus_checks import need_packages
 
 from vidtype.corpus.recorded import desktop, xrecord
 

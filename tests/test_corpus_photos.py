@@ -2,22 +2,14 @@
 
 from pathlib import Path
 
-import av
 import numpy as np
-from corpus_packages import need_packages
+from corpus_checks import frames_of, need_packages, one_short_clip
 
 from vidtype.corpus.recorded import photos
 
 
-def frames_of(path):
-    with av.open(str(path)) as f:
-        stream = f.streams.video[0]
-        return [x.to_ndarray(format="rgb24") for x in f.decode(stream)], float(stream.average_rate)
-
-
 def one_clip(out, seed):
-    need_packages(photos.APT)
-    return list(photos.clips(out, 1, seed, set(), seconds=3, size=(320, 180)))
+    return one_short_clip(photos, out, seed)
 
 
 def test_a_photo_becomes_a_short_camera_clip(tmp_path):
