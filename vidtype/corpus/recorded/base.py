@@ -89,7 +89,8 @@ def ensure_apt(packages) -> None:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise CorpusError(f"needs Debian packages {' '.join(missing)}: run `sudo apt-get install {' '.join(missing)}`")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    r = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *missing], env=env,
+    r = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=600",
+                        *missing], env=env,
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise CorpusError(f"apt-get install {' '.join(missing)} failed: {r.stderr.strip()[-500:]}")

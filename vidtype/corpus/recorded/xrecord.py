@@ -98,14 +98,19 @@ def xdotool(display: str, *args: str, check: bool = False) -> str:
     return r.stdout
 
 
-def wait_for_window(display: str, name: str | None = None, timeout: float = 30.0) -> str | None:
-    """Wait until a window (whose title matches `name`, or any visible one) exists; its id, or None on timeout."""
+def wait_for_window(display: str, name: str | None = None, timeout: float = 30.0,
+                    proc: subprocess.Popen | None = None) -> str | None:
+    """Wait until a visible window (whose title matches `name`, or any) exists; its id, or None on timeout.
+    Any window is searched by class: xdotool's --name search misses the UTF-8 titles of SDL2 windows. With
+    `proc`, a program that exits before showing a window raises CorpusError at once."""
     deadline = time.monotonic() + timeout
-    args = ["search", "--onlyvisible"] + (["--name", name] if name else ["--name", "."])
+    args = ["search", "--onlyvisible"] + (["--name", name] if name else ["--class", "."])
     while time.monotonic() < deadline:
         ids = xdotool(display, *args).split()
         if ids:
             return ids[-1]
+        if proc is not None and proc.poll() is not None:
+            raise CorpusError(f"{proc.args[0]} exited (status {proc.returncode}) before showing a window")
         time.sleep(0.3)
     return None
 
@@ -120,7 +125,7 @@ def start_recording(display: str, out: str | Path, seconds: float, size: tuple[i
     vf = ["-vf", f"scale={out_size[0]}:{out_size[1]}:flags=area"] if out_size else []
     argv = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "x11grab", "-draw_mouse", "1",
             "-framerate", str(fps), "-video_size", f"{size[0]}x{size[1]}", "-i", f"{display}+{offset[0]},{offset[1]}",
-            "-t", f"{seconds:.2f}", *vf, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+            "-t", f"{seconds:.2f}", *vf, "-r", str(fps), "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
             "-pix_fmt", "yuv420p", "-an", "-movflags", "+faststart", str(out)]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
