@@ -25,5 +25,10 @@ def test_each_part_keeps_its_own_split_and_groups_never_merge(tmp_path, capsys):
         assert {it.path: it.split for it in merged if it.extra["corpus"] == name} == alone
         assert {"train", "val", "test"} == set(alone.values())
 
+    tests = tmp_path / "tests.csv"
+    assert main(["corpus", "merge", str(tests), str(real), str(recorded), "--only", "test", "--val", "0.2",
+                 "--test", "0.2"]) == 0
+    assert {it.path for it in load_dataset(tests)} == {it.path for it in merged if it.split == "test"}
+
     assert main(["corpus", "merge", str(out), str(real), str(tmp_path / "real" / "manifest.csv")]) == 2
     assert "named 'real'" in capsys.readouterr().err

@@ -259,7 +259,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
         from .corpus.merge import merge
 
         try:
-            out = merge(args.out, args.parts, args.val, args.test, args.seed)
+            out = merge(args.out, args.parts, args.val, args.test, args.seed, args.only)
         except VidtypeError as e:
             print(f"vidtype: {e}", file=sys.stderr)
             return 2
@@ -423,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--val", type=float, default=0.15, help="validation share of each part (default 0.15)")
     c.add_argument("--test", type=float, default=0.2, help="test share of each part (default 0.2)")
     c.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
+    c.add_argument("--only", choices=["train", "val", "test"], help="keep only this split's rows (an evaluation set)")
     c = corpus.add_parser("footage", help="manifests of the real-footage set: manifest.csv (classes) and ood.csv")
     c.add_argument("footage", metavar="FOOTAGE", help="the footage folder (with manifest.csv)")
     c.add_argument("--out", required=True, metavar="DIR")

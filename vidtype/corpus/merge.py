@@ -7,6 +7,8 @@ fractions and seed; splits a part already gives are kept), so the real footage's
 real-only model was tested on, and each corpus keeps its own test split. The merged manifest has the columns
 path (relative to it), label, group (prefixed with the part's name: groups of two corpora never merge), split,
 `corpus` (the part's name, for `vidtype evaluate --group-by corpus`) and every other column of the parts.
+
+    vidtype corpus merge runs/test-recorded.csv runs/recorded/manifest.csv --only test   # an evaluation set
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ def part_name(path: Path) -> str:
     return path.parent.name if path.stem == "manifest" else path.stem
 
 
-def merge(out: str | Path, parts, val_fraction: float = 0.15, test_fraction: float = 0.2, seed: int = 0) -> Path:
-    """Write the merged, split manifest `out` from the manifests `parts`; return its path."""
+def merge(out: str | Path, parts, val_fraction: float = 0.15, test_fraction: float = 0.2, seed: int = 0,
+          only: str | None = None) -> Path:
+    """Write the merged, split manifest `out` from the manifests `parts`; return its path. `only`: keep the rows
+    of that split only (e.g. "test": an evaluation set of every part's test videos)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows, names, columns = [], set(), ["path", "label", "group", "split", "corpus"]
@@ -36,6 +40,8 @@ def merge(out: str | Path, parts, val_fraction: float = 0.15, test_fraction: flo
             raise DatasetError(f"two parts are named {name!r}: rename one manifest")
         names.add(name)
         for it in split_items(load_dataset(part, CLASSES), val_fraction, test_fraction, seed):
+            if only and it.split != only:
+                continue
             rel = Path(os.path.relpath(it.path, out.parent.resolve())).as_posix()
             rows.append({"path": rel, "label": it.label, "group": f"{name}:{it.group}", "split": it.split,
                          "corpus": name, **it.extra})
