@@ -52,9 +52,9 @@ def build(out_dir: str | Path, per_class: int = 60, sources=SOURCES, seed: int =
     """
     from ...train.progress import progress_bar
 
+    modules = [source(s) for s in sources]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    modules = [source(s) for s in sources]
     per_label = {}
     for m in modules:
         per_label[m.LABEL] = per_label.get(m.LABEL, 0) + 1
