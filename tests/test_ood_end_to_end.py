@@ -111,14 +111,17 @@ def test_evaluate_with_ood_writes_metrics_report_and_plot(data, trained, tmp_pat
     assert len(rows) == N_OOD and {"trust", "kind", "label", "combined", "vim", "feature_knn"} <= set(rows[0])
 
 
-def test_trust_fit_refits_an_existing_model_without_retraining(data, trained, tmp_path, capsys):
-    manifest, _, cache = data
-    model_dir = shutil.copytree(trained, tmp_path / "m")
+def refit(manifest, trained, folder, *options):
+    """`vidtype trust-fit` on a copy of the trained model: (model before, model after, its output)."""
+    model_dir = shutil.copytree(trained, folder)
     before = load_model(model_dir)
-    assert main(["trust-fit", str(manifest), "--model", str(model_dir), "--keep", "0.75", "--device", "cpu",
-                 "--quiet"]) == 0
+    assert main(["trust-fit", str(manifest), "--model", str(model_dir), *options, "--device", "cpu", "--quiet"]) == 0
+    return before, load_model(model_dir)
+
+
+def test_trust_fit_refits_an_existing_model_without_retraining(data, trained, tmp_path, capsys):
+    before, after = refit(data[0], trained, tmp_path / "m", "--keep", "0.75")
     assert "trust refitted" in capsys.readouterr().out
-    after = load_model(model_dir)
     facts = after.extra["training"]["trust"]
     assert facts["keep"] == 0.75 and facts["refitted_with"] == "vidtype trust-fit"
     assert set(facts["weights"].values()) == {round(1 / 6, 4)}  # no generated clips: equal weights
@@ -128,13 +131,8 @@ def test_trust_fit_refits_an_existing_model_without_retraining(data, trained, tm
 
 
 def test_trust_fit_with_folds_sets_the_threshold_on_out_of_fold_scores(data, trained, tmp_path, capsys):
-    manifest, _, cache = data
-    model_dir = shutil.copytree(trained, tmp_path / "oof")
-    before = load_model(model_dir)
-    assert main(["trust-fit", str(manifest), "--model", str(model_dir), "--folds", "3", "--device", "cpu",
-                 "--quiet"]) == 0
+    before, after = refit(data[0], trained, tmp_path / "oof", "--folds", "3")
     assert "of out-of-fold videos" in capsys.readouterr().out
-    after = load_model(model_dir)
     facts = after.extra["training"]["trust"]
     n_train_val = sum(sum(after.extra["training"]["counts"][s].values()) for s in ("train", "val"))
     # the reference holds every training and validation video, not only the validation ones

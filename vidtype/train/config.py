@@ -97,6 +97,7 @@ class TrainConfig:
     trust_keep: float = 0.95  # threshold keeping this share of validation videos labelled (0: no "unknown")
     trust_ood: int = 0  # generated out-of-distribution clips (corpus/ood.py) choosing the score weights; 0: equal
     trust_folds: int = 0  # K > 1: threshold and trust CDF from K-fold out-of-fold scores of train + val (K extra fits)
+    trust_reference: str = ""  # "COLUMN=VALUE": only those videos' out-of-fold scores set the threshold
     head: dict[str, Any] = field(default_factory=dict)  # TemporalConfig fields (hidden, heads, dropout, ...)
     data: DataConfig = field(default_factory=DataConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)

@@ -220,7 +220,7 @@ def _fit_trust(members, sets, train_out, val_out, temperature: float, cfg: Train
     with `cfg.trust_ood` generated clips choosing the score weights and, with `cfg.trust_folds`, the threshold
     set on out-of-fold scores of `items` (the usable training and validation videos)."""
     from ..trust import pool_features
-    from .trustfit import cached_clean_view, fit_model_trust, generated_ood, out_of_fold_scores
+    from .trustfit import cached_clean_view, fit_model_trust, generated_ood, reference_scores
 
     def part(outputs, index: int) -> dict:
         fs = sets[members[0].backbone][index]  # every backbone's set holds the same videos and labels
@@ -240,13 +240,7 @@ def _fit_trust(members, sets, train_out, val_out, temperature: float, cfg: Train
                                           for b in cfg.backbones})
     reference = None
     if cfg.trust_folds > 1 and items:
-        views = training_views(cfg.features.views, cfg.features.jitter)
-        feats = {b: cache_features(items, b, views, cfg, device, progress, source) for b in cfg.backbones}
-        keep = [i for i in range(len(items)) if all(feats[b][i].error is None for b in cfg.backbones)]
-        data = {b: _stacked([feats[b][i] for i in keep]) for b in cfg.backbones}
-        labels = torch.tensor([CLASSES.index(items[i].label) for i in keep], dtype=torch.long)
-        reference = out_of_fold_scores(cfg, [items[i] for i in keep], data, labels, cfg.trust_folds, device,
-                                       progress)
+        reference = reference_scores(cfg, list(items), device, progress, source)
     return fit_model_trust(members, part(train_out, 0), part(val_out, 1), temperature, cfg.trust_keep,
                            len(CLASSES), ood, reference)
 

@@ -140,20 +140,27 @@ def fit_model_trust(members, train: dict, val: dict, temperature: float, keep: f
     return stats, threshold, facts
 
 
-def _reference(cfg, items: list, classes, folds: int, cache: Path, device, progress: bool) -> torch.Tensor:
-    """Out-of-fold raw scores of `items` from the run's config, with training views from the cache."""
-    from dataclasses import replace
-
+def reference_scores(cfg, items: list, device, progress: bool = True, source=None) -> torch.Tensor | None:
+    """The out-of-fold raw scores that set the threshold (see `out_of_fold_scores`): of `items` (the run's
+    training and validation videos), from the run's config and its feature cache (or feature `source`). With
+    `cfg.trust_reference` "COLUMN=VALUE", every video still takes part in the folds, but only the videos whose
+    manifest column has that value make the reference: e.g. "corpus=footage", when a recorded corpus helps
+    training but real footage is what the threshold must keep. None when no video is left."""
+    from ..store import CLASSES
     from .features import training_views
     from .runner import _stacked, cache_features
 
-    cfg = replace(cfg, features=replace(cfg.features, cache_dir=str(cache)))
     views = training_views(cfg.features.views, cfg.features.jitter)
-    feats = {b: cache_features(items, b, views, cfg, device, progress) for b in cfg.backbones}
+    feats = {b: cache_features(items, b, views, cfg, device, progress, source) for b in cfg.backbones}
     keep = [i for i in range(len(items)) if all(feats[b][i].error is None for b in cfg.backbones)]
+    items = [items[i] for i in keep]
     data = {b: _stacked([feats[b][i] for i in keep]) for b in cfg.backbones}
-    labels = torch.tensor([classes.index(items[i].label) for i in keep], dtype=torch.long)
-    return out_of_fold_scores(cfg, [items[i] for i in keep], data, labels, folds, device, progress)
+    labels = torch.tensor([CLASSES.index(it.label) for it in items], dtype=torch.long)
+    raw = out_of_fold_scores(cfg, items, data, labels, cfg.trust_folds, device, progress)
+    if cfg.trust_reference:
+        column, _, value = cfg.trust_reference.partition("=")
+        raw = raw[torch.tensor([it.column(column) == value for it in items], dtype=torch.bool)]
+    return raw if len(raw) else None
 
 
 def _train_config(model_dir: Path):
@@ -220,8 +227,10 @@ def refit_trust(data: str | Path, model: str | Path, *, ood_generated: int = 0, 
     if folds > 1:
         if cfg is None:
             raise DatasetError("out-of-fold trust needs the run's train_config.yaml to retrain the fold members")
-        reference = _reference(cfg, [it for it in items if it.split in ("train", "val")], classes, folds, cache, dev,
-                               progress)
+        from dataclasses import replace
+
+        run = replace(cfg, trust_folds=folds, features=replace(cfg.features, cache_dir=str(cache)))
+        reference = reference_scores(run, [it for it in items if it.split in ("train", "val")], dev, progress)
     stats, threshold, facts = fit_model_trust(model.members, train, val, model.temperature, keep, len(classes), ood,
                                               reference)
     model.trust, model.threshold = stats, threshold
