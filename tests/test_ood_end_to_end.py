@@ -143,3 +143,12 @@ def test_trust_fit_with_folds_sets_the_threshold_on_out_of_fold_scores(data, tra
     assert 0.93 <= float((trust >= after.threshold).float().mean()) < 1.0
     for a, b in zip(before.members, after.members):  # the shipped heads are untouched; folds train their own
         assert all((a.head.state_dict()[k] == v).all() for k, v in b.head.state_dict().items())
+
+
+def test_trust_reference_keeps_only_the_chosen_videos_in_the_reference(data, trained, tmp_path):
+    folder = shutil.copytree(trained, tmp_path / "copy")
+    with open(folder / "train_config.yaml", "a") as f:  # e.g. "corpus=footage" when a recorded corpus helps
+        f.write("trust_reference: label=flat\n")
+    _, after = refit(data[0], folder, tmp_path / "flat", "--folds", "3")
+    counts = after.extra["training"]["counts"]
+    assert len(after.trust["reference"]) == counts["train"]["flat"] + counts["val"]["flat"]
