@@ -200,7 +200,10 @@ def start_run(tmp_path, videos, out, model_dir) -> subprocess.Popen:
     script.write_text(RUNNER.format(repo=str(REPO)))
     return subprocess.Popen([sys.executable, str(script), "batch", str(videos), "--out", str(out), "--model",
                              str(model_dir), "--workers", "0", "--chunk-rows", "2", "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # Ctrl-C's default disposition, whatever this process inherited (an ignored SIGINT
+                            # would be inherited, and Python then installs no KeyboardInterrupt handler)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for_parts(out: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -227,9 +230,9 @@ def test_killed_run_resumes_and_every_input_appears_exactly_once(tmp_path, many_
     proc = start_run(tmp_path, many_videos, out, batch_model_dir)
     wait_for_parts(out, 2, proc)
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    out_text, err = proc.communicate(timeout=60)
     if sig == signal.SIGINT:
-        assert proc.returncode == 130, err
+        assert proc.returncode == 130, (proc.returncode, out_text, err)
         assert "run the same command again to resume" in err
     else:
         assert proc.returncode == -signal.SIGKILL
