@@ -238,8 +238,7 @@ def cmd_trust_fit(args: argparse.Namespace) -> int:
         return 1
     weights = ", ".join(f"{k} {v:.2f}" for k, v in facts["weights"].items() if v)
     print(f"trust refitted in {args.model}: weights {weights}; threshold {model.threshold:.3f} "
-          f"(keeps {facts['keep']:.0%} of {'out-of-fold' if 'out-of-fold' in facts['fitted_on'] else 'validation'} "
-          "videos)")
+          f"(keeps {facts['keep']:.0%} of {facts['reference']} videos)")
     return 0
 
 

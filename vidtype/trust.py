@@ -283,9 +283,11 @@ def fit_trust(train: dict, val: dict, n_classes: int, temperature: float = 1.0, 
     from `ood`. Returns (stats, threshold).
     """
     stats = fit_statistics(train, n_classes, classifiers, knn_k)
-    raw = raw_scores(val["probabilities"], val["logits"], val["embeddings"], stats, temperature, val.get("features"))
     if reference is not None:
         raw = reference.float()
+    else:
+        raw = raw_scores(val["probabilities"], val["logits"], val["embeddings"], stats, temperature,
+                         val.get("features"))
     missing = raw.isnan().any(0)
     stats["score_mean"] = torch.where(missing, 0.0, raw.mean(0))
     stats["score_std"] = torch.where(missing, 1.0, raw.std(0).clamp(min=1e-6))

@@ -73,9 +73,13 @@ def _init_worker(model=None, runtime: str = "auto", threads: int = 1, tta: bool 
         _worker_predictor = BatchPredictor(engine_classifier(model, "cpu", runtime, threads), tta=tta)
 
 
-def _classify_in_worker(item: str, opts: DecodeOptions) -> dict:
+def _classify_one(predictor: BatchPredictor, item: str, opts: DecodeOptions) -> dict:
     d = decode_video(item, opts)
-    return d.error if d.error is not None else _worker_predictor.predict([d])[0]
+    return d.error if d.error is not None else predictor.predict([d])[0]
+
+
+def _classify_in_worker(item: str, opts: DecodeOptions) -> dict:
+    return _classify_one(_worker_predictor, item, opts)
 
 
 def _pool(workers: int, initargs: tuple = ()) -> ProcessPoolExecutor:
@@ -121,9 +125,7 @@ def classify_local(items: Iterable[str], model, opts: DecodeOptions, *, workers:
         return
     predictor = BatchPredictor(engine_classifier(model, dev, runtime, threads), tta=opts.tta)
     if workers <= 0:
-        for item in items:
-            d = decode_video(item, opts)
-            yield d.error if d.error is not None else predictor.predict([d])[0]
+        yield from (_classify_one(predictor, item, opts) for item in items)
         return
     per_video = opts.frames * (2 if opts.tta else 1)
     ahead = 2 * workers + -(-batch_frames // per_video)  # the next batch is decoding while this one runs

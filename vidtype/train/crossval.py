@@ -46,7 +46,7 @@ from ..store import CLASSES
 from .calibrate import ensemble_probs, fit_temperature
 from .config import TrainConfig, config_hash
 from .datasets import DatasetError, Item, load_dataset, split_items
-from .features import training_views
+from .features import stack_usable, training_views
 from .loop import FeatureSet, fit, predict_logits
 from .runner import cache_features, head_config, member_plan, resolve_config, resolve_device
 
@@ -120,17 +120,12 @@ def crossval(data, config: TrainConfig | str | Path | dict | None = None, overri
     device = resolve_device(cfg.device)
 
     views = training_views(cfg.features.views, cfg.features.jitter)
-    feats = {b: cache_features(items, b, views, cfg, device, progress) for b in cfg.backbones}
-    ok = [all(feats[b][i].error is None for b in cfg.backbones) for i in range(len(items))]
-    for it, good in zip(items, ok):
-        if not good:
-            log.warning("left out of cross-validation (no features): %s", it.rel)
-    keep = [i for i, good in enumerate(ok) if good]
+    keep, data_by_backbone = stack_usable({b: cache_features(items, b, views, cfg, device, progress)
+                                           for b in cfg.backbones})
+    for i in sorted(set(range(len(items))) - set(keep)):
+        log.warning("left out of cross-validation (no features): %s", items[i].rel)
     items, fold_of = [items[i] for i in keep], np.array([fold_of[i] for i in keep])
     labels = torch.tensor([classes.index(it.label) for it in items], dtype=torch.long)
-    data_by_backbone = {b: (torch.stack([feats[b][i].features for i in keep]),
-                            torch.stack([feats[b][i].mask for i in keep])) for b in cfg.backbones}
-    del feats
 
     models: dict[str, list[dict]] = {}
     oof: dict[str, np.ndarray] = {}
@@ -211,11 +206,11 @@ def fit_fold(cfg: TrainConfig, items: list[Item], rest: np.ndarray, labels: torc
     val_fraction = cfg.data.val_fraction / max(1e-9, 1.0 - cfg.data.test_fraction)
     split_items(inner, val_fraction, 0.0, cfg.data.split_seed + 7919 * (k + 1))
     tr = rest[[it.split == "train" for it in inner]]
-    va = torch.as_tensor(rest[[it.split == "val" for it in inner]])
+    tr_t, va = torch.as_tensor(tr), torch.as_tensor(rest[[it.split == "val" for it in inner]])
     heads, val_logits, epochs = [], [], []
     for i, (name, seed) in enumerate(member_plan(cfg)):
         x, m = data[name]
-        train_set = FeatureSet(x[torch.as_tensor(tr)], m[torch.as_tensor(tr)], labels[torch.as_tensor(tr)])
+        train_set = FeatureSet(x[tr_t], m[tr_t], labels[tr_t])
         val_set = FeatureSet(x[va, :1], m[va, :1], labels[va]) if len(va) else None
         hc = head_config(cfg, x.shape[-1], len(CLASSES))
         result = fit(train_set, val_set, hc, cfg.optim, seed=seed, device=device, progress=progress,

@@ -86,6 +86,15 @@ class VideoFeatures:
     info: dict = field(default_factory=dict)  # probe facts of the first view's sample
 
 
+def stack_usable(feats: dict[str, list[VideoFeatures]]) -> tuple[list[int], dict]:
+    """The indices of the videos with features from every backbone of `feats` ({backbone: [VideoFeatures]}, the
+    same videos in the same order), and per backbone their stacked (features (N,V,T,D), mask (N,V,T))."""
+    names = list(feats)
+    keep = [i for i in range(len(feats[names[0]])) if all(feats[b][i].error is None for b in names)]
+    return keep, {b: (torch.stack([feats[b][i].features for i in keep]), torch.stack([feats[b][i].mask for i in keep]))
+                  for b in names}
+
+
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 

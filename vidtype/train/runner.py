@@ -245,10 +245,6 @@ def _fit_trust(members, sets, train_out, val_out, temperature: float, cfg: Train
                            len(CLASSES), ood, reference)
 
 
-def _stacked(videos: list) -> tuple[torch.Tensor, torch.Tensor]:
-    """(features (N,V,T,D), mask (N,V,T)) of cached VideoFeatures."""
-    return torch.stack([v.features for v in videos]), torch.stack([v.mask for v in videos])
-
 
 def _calibration_summary(logits: torch.Tensor, labels: torch.Tensor, temperature: float, classes) -> dict:
     from ..evaluate.metrics import classification_metrics

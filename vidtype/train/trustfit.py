@@ -129,13 +129,13 @@ def fit_model_trust(members, train: dict, val: dict, temperature: float, keep: f
     stats, threshold = fit_trust(train, val, n_classes, temperature=temperature, target_tpr=keep if keep > 0 else 0.95,
                                  classifiers=classifiers, ood=ood, reference=reference, report=selection)
     threshold = threshold if keep > 0 else 0.0
-    facts = {"fitted": True, **describe(stats), "keep": keep, "threshold": threshold,
+    kind = "validation" if reference is None else "out-of-fold"
+    facts = {"fitted": True, **describe(stats), "keep": keep, "threshold": threshold, "reference": kind,
              "fitted_on": FITTED_ON if reference is None else FITTED_ON_OOF,
              "weights_chosen_on": "equal weights (no generated out-of-distribution clips)"}
     if ood is not None:
-        facts["weights_chosen_on"] = (f"{'out-of-fold' if reference is not None else 'validation'} videos vs {len(ood['logits'])} generated out-of-distribution "
-                                      "clips (vidtype.corpus.ood): lowest FPR at the kept share, then AUROC, "
-                                      "then margin")
+        facts["weights_chosen_on"] = (f"{kind} videos vs {len(ood['logits'])} generated out-of-distribution clips "
+                                      "(vidtype.corpus.ood): lowest FPR at the kept share, then AUROC, then margin")
         facts["generated_ood"] = {k: {m: round(v, 4) for m, v in s.items()} for k, s in selection.items()}
     return stats, threshold, facts
 
@@ -147,14 +147,13 @@ def reference_scores(cfg, items: list, device, progress: bool = True, source=Non
     manifest column has that value make the reference: e.g. "corpus=footage", when a recorded corpus helps
     training but real footage is what the threshold must keep. None when no video is left."""
     from ..store import CLASSES
-    from .features import training_views
-    from .runner import _stacked, cache_features
+    from .features import stack_usable, training_views
+    from .runner import cache_features
 
     views = training_views(cfg.features.views, cfg.features.jitter)
-    feats = {b: cache_features(items, b, views, cfg, device, progress, source) for b in cfg.backbones}
-    keep = [i for i in range(len(items)) if all(feats[b][i].error is None for b in cfg.backbones)]
+    keep, data = stack_usable({b: cache_features(items, b, views, cfg, device, progress, source)
+                               for b in cfg.backbones})
     items = [items[i] for i in keep]
-    data = {b: _stacked([feats[b][i] for i in keep]) for b in cfg.backbones}
     labels = torch.tensor([CLASSES.index(it.label) for it in items], dtype=torch.long)
     raw = out_of_fold_scores(cfg, items, data, labels, cfg.trust_folds, device, progress)
     if cfg.trust_reference:
