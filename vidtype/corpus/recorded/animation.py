@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import subprocess
 import tempfile
@@ -39,8 +38,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from ...train.synthetic import write_clip
-from .base import Clip, CorpusError, ensure_apt, package_license
+from .base import Clip, CorpusError, ensure_apt, package_license, smoothstep, write_clip_atomically
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +74,9 @@ def clips(out_dir: Path, n: int, seed: int, done: set[str], *, seconds: float | 
             path = f"{NAME}/{kind}-{item.replace('/', '-')}_{seed}_{i:04d}.mp4"
             if path in done:
                 continue
-            target = Path(out_dir) / path
-            tmp = target.with_name(".tmp-" + target.name)
             try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                write_clip(tmp, _clip(art, rng, kind, item, size, seconds or length), FPS)
-                os.replace(tmp, target)
+                write_clip_atomically(Path(out_dir) / path, _clip(art, rng, kind, item, size, seconds or length), FPS)
             except Exception as e:  # one failing example or drawing must not stop the build
-                tmp.unlink(missing_ok=True)
                 log.warning("animation: clip %d (%s %s) failed: %s", i, kind, item, e)
                 continue
             source = {"synfig": "synfig-examples", "clipart": "openclipart-svg", "blender": "blender"}[kind]
@@ -221,10 +214,6 @@ def _loop(k: int, length: int) -> int:
     return k if k < length else 2 * length - 2 - k
 
 
-def _ease(t):
-    return t * t * (3 - 2 * t)
-
-
 def _camera(rng, world: tuple[int, int], size: tuple[int, int], n: int, still: bool) -> np.ndarray:
     """(n, 3, 3) world-to-screen matrices of an eased pan and zoom; now and then locked off, unless `still`."""
     (ww, wh), (w, h) = world, size
@@ -233,7 +222,7 @@ def _camera(rng, world: tuple[int, int], size: tuple[int, int], n: int, still: b
     centre = rng.uniform(0.3, 0.7, (2, 2)) * (ww, wh)
     if not still and rng.random() < 0.3:
         zoom[1], centre[1] = zoom[0], centre[0]
-    t = _ease(np.linspace(0, 1, n))
+    t = smoothstep(np.linspace(0, 1, n))
     z = zoom[0] + (zoom[1] - zoom[0]) * t
     c = centre[0] + np.outer(t, centre[1] - centre[0])
     half = np.stack([w / 2 / z, h / 2 / z], axis=1)

@@ -58,6 +58,27 @@ def append_clip(out_dir: Path, clip: Clip) -> None:
         os.fsync(f.fileno())
 
 
+def write_clip_atomically(target: Path, frames, fps: float) -> Path:
+    """Encode `frames` (see train.synthetic.write_clip) into a hidden temporary file beside `target`, then rename
+    it: a failed or killed build leaves no half-written clip."""
+    from ...train.synthetic import write_clip
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(".tmp-" + target.name)
+    try:
+        write_clip(tmp, frames, fps)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def smoothstep(t):
+    """Ease-in-out of t in 0..1 (numbers or arrays): camera moves that start and stop gently."""
+    return t * t * (3 - 2 * t)
+
+
 def package_license(package: str) -> str:
     """The licence names of a Debian package, from /usr/share/doc/<package>/copyright ("unknown" if absent)."""
     path = Path("/usr/share/doc") / package / "copyright"

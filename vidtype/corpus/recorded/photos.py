@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Iterator
@@ -29,8 +28,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from ...train.synthetic import write_clip
-from .base import Clip, ensure_apt, package_license
+from .base import Clip, ensure_apt, package_license, smoothstep, write_clip_atomically
 
 log = logging.getLogger(__name__)
 
@@ -69,18 +67,13 @@ def clips(out_dir: Path, n: int, seed: int, done: set[str], *, seconds: float | 
         drawn_size, fps, drawn_seconds = SIZES[rng.integers(len(SIZES))], int(rng.choice(FPS)), rng.uniform(4, 10)
         if path in done:
             continue
-        target = Path(out_dir) / path
-        tmp = target.with_name(".tmp-" + target.name)
         try:
             image = cv2.imread(str(photo), cv2.IMREAD_COLOR)
             if image is None:
                 raise OSError(f"cannot read {photo}")
-            target.parent.mkdir(parents=True, exist_ok=True)
             frames = film(image[..., ::-1], rng, size or drawn_size, fps, seconds or drawn_seconds)
-            write_clip(tmp, frames, fps)
-            os.replace(tmp, target)
+            write_clip_atomically(Path(out_dir) / path, frames, fps)
         except Exception as e:  # one bad photograph must not stop the build
-            tmp.unlink(missing_ok=True)
             log.warning("photos: clip %d (%s) failed: %s", i, photo, e)
             continue
         yield Clip(path, LABEL, package, f"photo:{item}", photo_license(package, photo))
@@ -129,7 +122,7 @@ def film(photo: np.ndarray, rng: np.random.Generator, size: tuple[int, int], fps
     shots = [(0, cut), (cut, n)] if cut < n else [(0, n)]
     centre, zoom = np.zeros((n, 2)), np.zeros(n)
     for a, b in shots:
-        t = _ease(np.linspace(0, 1, b - a))
+        t = smoothstep(np.linspace(0, 1, b - a))
         z0, z1 = rng.uniform(1.0, 1.5, 2)
         zoom[a:b] = cover * (z0 + (z1 - z0) * t)
         start = rng.uniform(0.2, 0.8, 2) * (iw, ih)
@@ -144,7 +137,7 @@ def film(photo: np.ndarray, rng: np.random.Generator, size: tuple[int, int], fps
     for a, _ in shots:
         if rng.random() < 0.25:  # a focus pull at the start of the shot
             k = min(int(rng.uniform(0.4, 1.2) * fps), n - a)
-            focus[a:a + k] = rng.uniform(1.5, 4.0) * (1 - _ease(np.linspace(0, 1, k))) * w / 640
+            focus[a:a + k] = rng.uniform(1.5, 4.0) * (1 - smoothstep(np.linspace(0, 1, k))) * w / 640
     grain = rng.uniform(1.0, 5.0)  # luma noise sigma in mid-grey, of 255
     chroma = rng.uniform(0.3, 0.8) * grain
     shutter = rng.uniform(0.3, 0.7)  # exposure time as a share of the frame time
@@ -167,10 +160,6 @@ def film(photo: np.ndarray, rng: np.random.Generator, size: tuple[int, int], fps
         coarse = rng.standard_normal((h // 4, w // 4, 3), dtype=np.float32) * chroma
         noise = noise + cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
         yield np.clip(frame + noise * shadow, 0, 255).astype(np.uint8)
-
-
-def _ease(t: np.ndarray) -> np.ndarray:
-    return t * t * (3 - 2 * t)
 
 
 def _wander(rng, n: int, fps: float, dims: int, smooth_s: float = 0.25) -> np.ndarray:
